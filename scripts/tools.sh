@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything Folio's build and tests need, idempotently, from the package registries
+# only (crates.io, npm, Debian). Safe to run on every `make dev` / `make test`: each step checks
+# what is already there first. See README "How it is built".
+#
+# Cargo tools go into a per-user directory keyed by version, outside the clone, so every fresh
+# clone (CI) reuses them while a fresh machine still installs them by itself (~13 min once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+# Must equal the wasm-bindgen version in Cargo.lock (Cargo.toml pins it with `=`).
+WASM_BINDGEN_VERSION=0.2.130
+TOOLS_ROOT="${FOLIO_TOOLS_DIR:-$HOME/.cache/folio-tools}"
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+install_cargo_tool() { # crate version binary [--locked]
+  local crate=$1 version=$2 bin=$3 locked=${4:-}
+  local root="$TOOLS_ROOT/$crate-$version"
+  if [ -x "$root/bin/$bin" ]; then return 0; fi
+  log "installing $crate $version into $root (once per machine; takes minutes)"
+  # Build in a temp root and move into place so an interrupted install never looks complete.
+  rm -rf "$root.partial"
+  cargo install --quiet --root "$root.partial" "$crate" --version "=$version" $locked
+  rm -rf "$root" && mv "$root.partial" "$root"
+}
+
+# wasm32 target for the worker.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+
+install_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
+# No --locked: wasm-bindgen-cli's own lock pins a crate version the registry no longer serves.
+install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+
+# Node 22 (wrangler 4 needs >= 22.12; the system Node is 20), wrangler, yjs clients: from npm,
+# pinned by package-lock.json. `npm ci` only when the lock changed since the last install.
+stamp=node_modules/.folio-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing npm packages (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,165 @@
+//! The core's error type, and the one place that maps an error to what a client sees: a
+//! WebSocket close code + reason, or an HTTP status + stable JSON error code.
+//!
+//! Clients get a precise, stable code; logs get the detail (`Display`).
+
+use std::fmt;
+
+use crate::limits::MAX_CLOSE_REASON_BYTES;
+
+/// Result alias of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A storage operation failed. `written` is unknown to the caller: the store treats every
+/// storage error as "the write may or may not have happened" and reloads from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError(pub String);
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "storage: {}", self.0)
+    }
+}
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A frame larger than [`crate::limits::MAX_FRAME_BYTES`].
+    FrameTooLarge { len: usize, max: usize },
+    /// Applying the update would make the document larger than
+    /// [`crate::limits::MAX_DOC_BYTES`].
+    DocumentTooLarge { size: u64, max: u64 },
+    /// A text frame: y-protocols is binary only.
+    TextFrame,
+    /// A frame or update that does not decode, or that yrs refuses to apply.
+    Malformed(String),
+    /// Persisted state failed its checks (checksum, missing chunk, undecodable update).
+    Corrupt(String),
+    /// The storage layer failed; the in-memory session must be dropped and reloaded.
+    Storage(StorageError),
+    /// An invariant of our own was broken (e.g. a transaction could not be acquired).
+    Internal(String),
+    /// A document id outside `[A-Za-z0-9_-]{1,128}`.
+    InvalidDocId,
+    /// The document has never been written.
+    UnknownDocument,
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        Error::Storage(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::FrameTooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Error::DocumentTooLarge { size, max } => {
+                write!(f, "document would grow to {size} bytes, over the limit of {max} bytes")
+            }
+            Error::TextFrame => f.write_str("text frames are not supported; send binary y-protocols messages"),
+            Error::Malformed(why) => write!(f, "malformed message: {why}"),
+            Error::Corrupt(why) => write!(f, "stored document is corrupt: {why}"),
+            Error::Storage(e) => write!(f, "{e}"),
+            Error::Internal(why) => write!(f, "internal error: {why}"),
+            Error::InvalidDocId => f.write_str(
+                "document id must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'",
+            ),
+            Error::UnknownDocument => f.write_str("document not found"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// WebSocket close codes Folio uses (RFC 6455 §7.4.1).
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// The endpoint received a type of data it cannot accept (a text frame).
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A message's payload is inconsistent with its type (undecodable frame or update).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A message is too big to process (frame or document cap).
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server hit an unexpected condition (storage failure); reconnecting is safe.
+    pub const INTERNAL_ERROR: u16 = 1011;
+}
+
+impl Error {
+    /// The WebSocket close code for this error.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => close::MESSAGE_TOO_BIG,
+            Error::TextFrame => close::UNSUPPORTED_DATA,
+            Error::Malformed(_) => close::INVALID_PAYLOAD,
+            Error::Corrupt(_)
+            | Error::Storage(_)
+            | Error::Internal(_)
+            | Error::InvalidDocId
+            | Error::UnknownDocument => close::INTERNAL_ERROR,
+        }
+    }
+
+    /// A close reason that fits the WebSocket limit (cut at a character boundary).
+    pub fn close_reason(&self) -> String {
+        let text = match self {
+            // Storage details are for logs, not for clients.
+            Error::Storage(_) | Error::Internal(_) | Error::Corrupt(_) => {
+                "server storage failure; reconnect".to_string()
+            }
+            other => other.to_string(),
+        };
+        truncate_utf8(text, MAX_CLOSE_REASON_BYTES)
+    }
+
+    /// HTTP status and stable machine-readable code for this error.
+    pub fn http_status(&self) -> (u16, &'static str) {
+        match self {
+            Error::InvalidDocId => (400, "invalid_document_id"),
+            Error::UnknownDocument => (404, "document_not_found"),
+            Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => (413, "too_large"),
+            Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
+            Error::Corrupt(_) | Error::Storage(_) | Error::Internal(_) => (500, "internal"),
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` bytes without splitting a character.
+pub fn truncate_utf8(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reason_fits_the_protocol_limit_at_a_char_boundary() {
+        let long = "é".repeat(200);
+        let cut = truncate_utf8(long, MAX_CLOSE_REASON_BYTES);
+        assert!(cut.len() <= MAX_CLOSE_REASON_BYTES);
+        assert_eq!(cut.len() % 2, 0, "cut inside a two-byte character");
+        let e = Error::DocumentTooLarge { size: u64::MAX, max: 16 << 20 };
+        assert!(e.close_reason().len() <= MAX_CLOSE_REASON_BYTES);
+        assert_eq!(e.close_code(), 1009);
+    }
+
+    #[test]
+    fn storage_details_do_not_reach_clients() {
+        let e = Error::Storage(StorageError("disk /var/secret full".into()));
+        assert_eq!(e.close_code(), 1011);
+        assert!(!e.close_reason().contains("secret"));
+        assert_eq!(e.http_status().0, 500);
+    }
+}

@@ -1,0 +1,41 @@
+//! Named caps on what the network may send and what a document may hold.
+//!
+//! Every cap is a constant here, with the reason for its value, so operators and reviewers
+//! find them in one place.
+
+/// Largest WebSocket frame a client may send, in bytes (1 MiB). One y-protocols message per
+/// frame; a paste of a long chapter is far below this. Frames above it close the socket with
+/// 1009. Cloudflare itself accepts frames up to 32 MiB
+/// (developers.cloudflare.com/durable-objects/platform/limits/), far more than an edit needs.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Largest encoded document (Yjs v1 update of the whole state) the object accepts, in bytes
+/// (16 MiB). An update that would push the document past it is refused with 1009. The bound
+/// keeps load time and the object's memory (128 MB per isolate) safe.
+pub const MAX_DOC_BYTES: u64 = 16 << 20;
+
+/// Snapshot chunk size (1 MiB): Durable Object storage values are limited to 2 MB, so a
+/// snapshot is split into chunks of at most this many bytes.
+pub const MAX_CHUNK_BYTES: usize = 1 << 20;
+
+/// Compaction threshold by count: once the log holds this many updates (and they amount to a
+/// fair share of the snapshot, see [`COMPACT_LOG_SHARE`]), it is folded into a new snapshot.
+pub const COMPACT_MIN_UPDATES: u64 = 500;
+
+/// Compaction threshold by size: a log of this many bytes is always compacted.
+pub const COMPACT_MAX_LOG_BYTES: u64 = 1 << 20;
+
+/// The count threshold only applies once the log is at least 1/`COMPACT_LOG_SHARE` of the
+/// snapshot's size. Compaction re-encodes the whole document, so this keeps its amortised cost
+/// per update proportional to the update's size, not to the document's.
+pub const COMPACT_LOG_SHARE: u64 = 8;
+
+/// WebSocket close reasons are limited to 123 bytes of UTF-8 (RFC 6455 §5.5: control frame
+/// payload of 125 bytes, two of them the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// Longest document id (characters of `[A-Za-z0-9_-]`).
+pub const MAX_DOC_ID_LEN: usize = 128;
+
+/// Largest client id Yjs can produce and JavaScript can represent exactly (2^53 - 1).
+pub const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
