@@ -202,3 +202,214 @@ impl<S: Storage> Room<S> {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Fault, MemoryStorage};
+    use yrs::{GetString, Map, MapPrelim, Text, TextPrelim};
+
+    fn text_edit(client: u64, s: &str) -> Vec<u8> {
+        let doc = Doc::with_client_id(client);
+        let text = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, s);
+        txn.encode_update_v1()
+    }
+
+    fn text(room: &Room<MemoryStorage>) -> String {
+        room.doc().get_or_insert_text("t").get_string(&room.doc().transact())
+    }
+
+    fn open() -> (Room<MemoryStorage>, MemoryStorage) {
+        let storage = MemoryStorage::new();
+        (Room::open(storage.clone()).unwrap(), storage)
+    }
+
+    #[test]
+    fn greeting_starts_the_sync_handshake() {
+        let (room, _) = open();
+        let frames = room.greeting().unwrap();
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(protocol::decode(&frames[0]).unwrap(), Incoming::SyncStep1(_)));
+    }
+
+    #[test]
+    fn an_update_is_stored_then_relayed_once_as_an_update() {
+        let (mut room, storage) = open();
+        let edit = text_edit(5, "hello");
+        let out = room.receive(&mut Conn::default(), &protocol::sync_step2(edit.clone())).unwrap();
+        assert_eq!(out.broadcast, Some(protocol::update(edit)));
+        assert!(out.reply.is_empty());
+        assert_eq!(storage.log_len(), 1);
+        assert_eq!(text(&room), "hello");
+        // A fresh load sees it.
+        assert_eq!(text(&Room::open(storage).unwrap()), "hello");
+    }
+
+    #[test]
+    fn sync_step1_is_answered_with_what_the_client_lacks() {
+        let (mut room, _) = open();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(5, "abc"))).unwrap();
+        let out = room
+            .receive(&mut Conn::default(), &protocol::sync_step1(StateVector::default()))
+            .unwrap();
+        let Incoming::SyncStep2(diff) = protocol::decode(&out.reply[0]).unwrap() else {
+            panic!("expected SyncStep2")
+        };
+        let client = Doc::with_client_id(9);
+        client.transact_mut().apply_update(Update::decode_v1(&diff).unwrap()).unwrap();
+        assert_eq!(client.get_or_insert_text("t").get_string(&client.transact()), "abc");
+        assert_eq!(out.broadcast, None);
+    }
+
+    #[test]
+    fn empty_updates_are_neither_stored_nor_relayed() {
+        let (mut room, storage) = open();
+        let empty = Doc::new().transact().encode_state_as_update_v1(&StateVector::default());
+        let out = room.receive(&mut Conn::default(), &protocol::sync_step2(empty)).unwrap();
+        assert_eq!(out, Outcome::default());
+        assert_eq!(storage.writes(), 0);
+    }
+
+    #[test]
+    fn awareness_is_relayed_owned_by_its_connection_and_removed_on_disconnect() {
+        let (mut room, _) = open();
+        let mut conn = Conn::default();
+        let hello = AwarenessEntry { client: 77, clock: 4, json: r#"{"user":"Ada"}"#.into() };
+        let frame = protocol::awareness([&hello]);
+        let out = room.receive(&mut conn, &frame).unwrap();
+        assert_eq!(out.broadcast.as_deref(), Some(frame.as_slice()));
+        assert!(out.conn_changed);
+        assert_eq!(conn.clients.get(&77), Some(&4));
+
+        // New connections and queries get the known states.
+        assert_eq!(room.greeting().unwrap().len(), 2);
+        let out = room.receive(&mut Conn::default(), &[protocol::MSG_QUERY_AWARENESS as u8]).unwrap();
+        assert_eq!(protocol::decode(&out.reply[0]).unwrap(), Incoming::Awareness(vec![hello]));
+
+        // The connection state survives a round trip through the socket attachment (JSON).
+        let mut conn: Conn = serde_json::from_str(&serde_json::to_string(&conn).unwrap()).unwrap();
+        let gone = room.disconnect(&mut conn).unwrap();
+        let expected = AwarenessEntry { client: 77, clock: 5, json: "null".into() };
+        assert_eq!(protocol::decode(&gone).unwrap(), Incoming::Awareness(vec![expected]));
+        assert!(conn.clients.is_empty());
+        assert_eq!(room.disconnect(&mut conn), None, "removal is sent once");
+        assert_eq!(room.greeting().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_client_removing_its_own_state_gives_up_ownership() {
+        let (mut room, _) = open();
+        let mut conn = Conn::default();
+        let on = AwarenessEntry { client: 3, clock: 1, json: "{}".into() };
+        room.receive(&mut conn, &protocol::awareness([&on])).unwrap();
+        let off = AwarenessEntry { client: 3, clock: 2, json: "null".into() };
+        room.receive(&mut conn, &protocol::awareness([&off])).unwrap();
+        assert!(conn.clients.is_empty());
+        assert_eq!(room.disconnect(&mut conn), None);
+    }
+
+    #[test]
+    fn bad_frames_are_refused_and_change_nothing() {
+        let (mut room, storage) = open();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(5, "keep"))).unwrap();
+        let before = room.encode_state().unwrap();
+        let writes = storage.writes();
+        let mut truncated = protocol::update(text_edit(6, "lost"));
+        truncated.truncate(truncated.len() - 3);
+        let garbage_update = protocol::update(vec![0xff; 40]);
+        for frame in [truncated, garbage_update, vec![0, 2], vec![0x80]] {
+            let err = room.receive(&mut Conn::default(), &frame).unwrap_err();
+            assert_eq!(err.close_code(), 1007, "{frame:?}: {err}");
+        }
+        let huge = vec![0u8; MAX_FRAME_BYTES + 1];
+        assert_eq!(room.receive(&mut Conn::default(), &huge).unwrap_err().close_code(), 1009);
+        assert_eq!(room.encode_state().unwrap(), before);
+        assert_eq!(storage.writes(), writes);
+        // And the room still works.
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(7, "!"))).unwrap();
+    }
+
+    #[test]
+    fn an_update_yrs_refuses_leaves_the_document_as_stored() {
+        // Client 2 edits a text nested under client 1's item (1,0). In this room, (1,0) is a
+        // string, so yrs refuses the update with InvalidParent, possibly after integrating
+        // some of it.
+        let origin = Doc::with_client_id(1);
+        let map = origin.get_or_insert_map("m");
+        let nested = {
+            let mut txn = origin.transact_mut();
+            map.insert(&mut txn, "k", TextPrelim::new(""))
+        };
+        let editor = Doc::with_client_id(2);
+        let sync = origin.transact().encode_state_as_update_v1(&StateVector::default());
+        editor.transact_mut().apply_update(Update::decode_v1(&sync).unwrap()).unwrap();
+        let hostile = {
+            let inner: yrs::TextRef = editor
+                .get_or_insert_map("m")
+                .get(&editor.transact(), "k")
+                .unwrap()
+                .cast()
+                .unwrap();
+            let other = editor.get_or_insert_map("other");
+            let mut txn = editor.transact_mut();
+            other.insert(&mut txn, "x", MapPrelim::default());
+            inner.insert(&mut txn, 0, "sneaky");
+            txn.encode_update_v1()
+        };
+        let _ = nested;
+
+        let (mut room, storage) = open();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "a"))).unwrap();
+        let before = room.encode_state().unwrap();
+        let err = room.receive(&mut Conn::default(), &protocol::update(hostile)).unwrap_err();
+        assert!(matches!(&err, Error::Malformed(m) if m.contains("refused")), "{err}");
+        assert_eq!(err.close_code(), 1007);
+        assert_eq!(storage.log_len(), 1);
+        let state = room.encode_state().unwrap();
+        let reloaded = Room::open(storage).unwrap();
+        assert_eq!(text(&room), "a");
+        assert_eq!(reloaded.encode_state().unwrap().len(), state.len());
+        assert_eq!(before.len(), state.len());
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(8, "b"))).unwrap();
+    }
+
+    #[test]
+    fn a_storage_failure_is_reported_and_nothing_is_relayed() {
+        for fault in [Fault::NotWritten, Fault::Written] {
+            let (mut room, storage) = open();
+            storage.fail_write(0, fault);
+            let err = room
+                .receive(&mut Conn::default(), &protocol::update(text_edit(5, "x")))
+                .unwrap_err();
+            assert!(matches!(err, Error::Storage(_)));
+            assert_eq!(err.close_code(), 1011);
+            // The edge drops the room; a new one holds exactly what storage holds.
+            let again = Room::open(storage).unwrap();
+            let expected = if fault == Fault::Written { "x" } else { "" };
+            assert_eq!(text(&again), expected);
+        }
+    }
+
+    #[test]
+    fn the_document_cap_refuses_growth_past_the_limit() {
+        let (mut room, _) = open();
+        let chunk = "y".repeat(MAX_FRAME_BYTES - 64);
+        let mut refused = None;
+        for i in 0..(MAX_DOC_BYTES as usize / chunk.len() + 2) {
+            let edit = text_edit(100 + i as u64, &chunk);
+            if let Err(e) = room.receive(&mut Conn::default(), &protocol::update(edit)) {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        let (i, err) = refused.expect("the cap was never hit");
+        assert!(matches!(err, Error::DocumentTooLarge { .. }), "{err}");
+        assert_eq!(err.close_code(), 1009);
+        assert_eq!(i, MAX_DOC_BYTES as usize / chunk.len());
+        assert!(room.encode_state().unwrap().len() as u64 <= MAX_DOC_BYTES);
+        // Small edits still fit while there is room.
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "z"))).unwrap();
+    }
+}
