@@ -39,10 +39,13 @@ install_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
 # Node 22 (wrangler 4 needs >= 22.12; the system Node is 20), wrangler, yjs clients: from npm,
-# pinned by package-lock.json. `npm ci` only when the lock changed since the last install.
+# pinned by package-lock.json; installed only when the lock changed since the last install.
+# `npm install`, not `npm ci`: the lock cannot list workerd's macOS/Windows builds (the registry
+# these machines reach does not serve them), and `npm ci` refuses a lock without them.
 stamp=node_modules/.folio-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   log "installing npm packages (package-lock.json)"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' >&2 || true
+  [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/node ] || { log "npm install failed"; exit 1; }
   cp package-lock.json "$stamp"
 fi

@@ -10,7 +10,9 @@ use crate::limits::MAX_DOC_ID_LEN;
 pub fn validate(id: &str) -> Result<&str> {
     let ok = !id.is_empty()
         && id.len() <= MAX_DOC_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(id)
     } else {
@@ -31,7 +33,16 @@ mod tests {
 
     #[test]
     fn refuses_everything_else() {
-        for bad in ["", "a b", "a/b", "a.b", "é", "%2e%2e", "..", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "a.b",
+            "é",
+            "%2e%2e",
+            "..",
+            &"x".repeat(129),
+        ] {
             assert_eq!(validate(bad), Err(Error::InvalidDocId), "{bad:?}");
         }
     }

@@ -58,16 +58,21 @@ impl fmt::Display for Error {
                 write!(f, "frame of {len} bytes exceeds the limit of {max} bytes")
             }
             Error::DocumentTooLarge { size, max } => {
-                write!(f, "document would grow to {size} bytes, over the limit of {max} bytes")
+                write!(
+                    f,
+                    "document would grow to {size} bytes, over the limit of {max} bytes"
+                )
             }
-            Error::TextFrame => f.write_str("text frames are not supported; send binary y-protocols messages"),
+            Error::TextFrame => {
+                f.write_str("text frames are not supported; send binary y-protocols messages")
+            }
             Error::Malformed(why) => write!(f, "malformed message: {why}"),
             Error::Corrupt(why) => write!(f, "stored document is corrupt: {why}"),
             Error::Storage(e) => write!(f, "{e}"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
-            Error::InvalidDocId => f.write_str(
-                "document id must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'",
-            ),
+            Error::InvalidDocId => {
+                f.write_str("document id must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'")
+            }
             Error::UnknownDocument => f.write_str("document not found"),
         }
     }
@@ -150,7 +155,10 @@ mod tests {
         let cut = truncate_utf8(long, MAX_CLOSE_REASON_BYTES);
         assert!(cut.len() <= MAX_CLOSE_REASON_BYTES);
         assert_eq!(cut.len() % 2, 0, "cut inside a two-byte character");
-        let e = Error::DocumentTooLarge { size: u64::MAX, max: 16 << 20 };
+        let e = Error::DocumentTooLarge {
+            size: u64::MAX,
+            max: 16 << 20,
+        };
         assert!(e.close_reason().len() <= MAX_CLOSE_REASON_BYTES);
         assert_eq!(e.close_code(), 1009);
     }

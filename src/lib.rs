@@ -36,6 +36,7 @@ pub mod error;
 pub mod limits;
 pub mod protocol;
 pub mod room;
+pub mod routes;
 pub mod store;
 pub mod testing;
 

@@ -68,7 +68,9 @@ fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
 /// it carries, or carries an awareness entry with an unsafe client id or a non-JSON state.
 pub fn decode(frame: &[u8]) -> Result<Incoming> {
     let mut cursor = Cursor::new(frame);
-    let kind: u64 = cursor.read_var().map_err(|e| malformed("message type", e))?;
+    let kind: u64 = cursor
+        .read_var()
+        .map_err(|e| malformed("message type", e))?;
     match kind {
         MSG_SYNC => decode_sync(frame.get(cursor.next..).unwrap_or_default()),
         MSG_AWARENESS => {
@@ -118,20 +120,30 @@ fn decode_awareness(payload: &[u8]) -> Result<Vec<AwarenessEntry>> {
     let count: u64 = cursor.read_var().map_err(|e| malformed("awareness", e))?;
     let mut entries = Vec::new();
     for _ in 0..count {
-        let client: u64 = cursor.read_var().map_err(|e| malformed("awareness client", e))?;
+        let client: u64 = cursor
+            .read_var()
+            .map_err(|e| malformed("awareness client", e))?;
         if client > MAX_CLIENT_ID {
             return Err(Error::Malformed(format!(
                 "awareness client id {client} is not a JavaScript-safe integer"
             )));
         }
-        let clock: u32 = cursor.read_var().map_err(|e| malformed("awareness clock", e))?;
-        let json = cursor.read_string().map_err(|e| malformed("awareness state", e))?;
+        let clock: u32 = cursor
+            .read_var()
+            .map_err(|e| malformed("awareness clock", e))?;
+        let json = cursor
+            .read_string()
+            .map_err(|e| malformed("awareness state", e))?;
         if serde_json::from_str::<serde::de::IgnoredAny>(json).is_err() {
             return Err(Error::Malformed(format!(
                 "awareness state of client {client} is not JSON"
             )));
         }
-        entries.push(AwarenessEntry { client, clock, json: json.to_string() });
+        entries.push(AwarenessEntry {
+            client,
+            clock,
+            json: json.to_string(),
+        });
     }
     Ok(entries)
 }
@@ -157,7 +169,10 @@ pub fn awareness<'a>(entries: impl IntoIterator<Item = &'a AwarenessEntry>) -> V
     let clients = entries
         .into_iter()
         .map(|e| {
-            let entry = AwarenessUpdateEntry { clock: e.clock, json: e.json.as_str().into() };
+            let entry = AwarenessUpdateEntry {
+                clock: e.clock,
+                json: e.json.as_str().into(),
+            };
             (ClientID::new(e.client & MAX_CLIENT_ID), entry)
         })
         .collect();
@@ -180,20 +195,42 @@ mod tests {
     #[test]
     fn sync_messages_round_trip() {
         let u = edit();
-        assert_eq!(decode(&update(u.clone())).unwrap(), Incoming::Update(u.clone()));
-        assert_eq!(decode(&sync_step2(u.clone())).unwrap(), Incoming::SyncStep2(u.clone()));
+        assert_eq!(
+            decode(&update(u.clone())).unwrap(),
+            Incoming::Update(u.clone())
+        );
+        assert_eq!(
+            decode(&sync_step2(u.clone())).unwrap(),
+            Incoming::SyncStep2(u.clone())
+        );
         let doc = Doc::with_client_id(9);
-        doc.transact_mut().apply_update(yrs::Update::decode_v1(&u).unwrap()).unwrap();
-        assert_eq!(doc.get_or_insert_text("t").get_string(&doc.transact()), "hi");
+        doc.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&u).unwrap())
+            .unwrap();
+        assert_eq!(
+            doc.get_or_insert_text("t").get_string(&doc.transact()),
+            "hi"
+        );
         let sv = doc.transact().state_vector();
-        assert_eq!(decode(&sync_step1(sv.clone())).unwrap(), Incoming::SyncStep1(sv));
+        assert_eq!(
+            decode(&sync_step1(sv.clone())).unwrap(),
+            Incoming::SyncStep1(sv)
+        );
     }
 
     #[test]
     fn awareness_round_trips_and_removal_is_null() {
         let entries = vec![
-            AwarenessEntry { client: 42, clock: 3, json: r#"{"user":{"name":"Ada"}}"#.into() },
-            AwarenessEntry { client: MAX_CLIENT_ID, clock: 4, json: "null".into() },
+            AwarenessEntry {
+                client: 42,
+                clock: 3,
+                json: r#"{"user":{"name":"Ada"}}"#.into(),
+            },
+            AwarenessEntry {
+                client: MAX_CLIENT_ID,
+                clock: 4,
+                json: "null".into(),
+            },
         ];
         let Incoming::Awareness(mut back) = decode(&awareness(&entries)).unwrap() else {
             panic!("not awareness")
@@ -213,15 +250,15 @@ mod tests {
     #[test]
     fn malformed_frames_are_errors_not_panics() {
         let bad: Vec<Vec<u8>> = vec![
-            vec![],                                // empty
-            vec![0x80],                            // truncated varint
-            vec![0xff; 12],                        // overlong varint
-            vec![0],                               // sync without subtype
-            vec![0, 9, 0],                         // unknown sync subtype
-            vec![0, 2, 10, 1],                     // update declares 10 bytes, carries 1
+            vec![],                                      // empty
+            vec![0x80],                                  // truncated varint
+            vec![0xff; 12],                              // overlong varint
+            vec![0],                                     // sync without subtype
+            vec![0, 9, 0],                               // unknown sync subtype
+            vec![0, 2, 10, 1],                           // update declares 10 bytes, carries 1
             vec![0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0x0f], // sv declares 2^32-1 entries
-            vec![1, 3, 200, 1, 0],                 // awareness declares 200 entries
-            vec![1],                               // awareness without payload
+            vec![1, 3, 200, 1, 0],                       // awareness declares 200 entries
+            vec![1],                                     // awareness without payload
         ];
         for frame in bad {
             assert!(

@@ -42,6 +42,24 @@ pub struct Outcome {
     pub conn_changed: bool,
 }
 
+/// The frame that tells everyone `conn`'s awareness clients are gone (clock + 1, state
+/// `null`, as y-protocols' `removeAwarenessStates`), and clears them from `conn`. Needs no
+/// document, so a socket closing while the object hibernates does not load one.
+pub fn farewell(conn: &mut Conn) -> Option<Vec<u8>> {
+    if conn.clients.is_empty() {
+        return None;
+    }
+    let gone: Vec<AwarenessEntry> = std::mem::take(&mut conn.clients)
+        .into_iter()
+        .map(|(client, clock)| AwarenessEntry {
+            client,
+            clock: clock.wrapping_add(1),
+            json: "null".into(),
+        })
+        .collect();
+    Some(protocol::awareness(&gone))
+}
+
 /// A document's live session; see the module docs.
 pub struct Room<S> {
     doc: Doc,
@@ -59,7 +77,11 @@ impl<S: Storage> Room<S> {
     /// See [`Store::open`].
     pub fn open(storage: S) -> Result<Self> {
         let (store, doc) = Store::open(storage, fresh_client_id())?;
-        Ok(Room { doc, store, awareness: BTreeMap::new() })
+        Ok(Room {
+            doc,
+            store,
+            awareness: BTreeMap::new(),
+        })
     }
 
     /// The frames a new connection receives: our SyncStep1, and the awareness states we know.
@@ -82,7 +104,10 @@ impl<S: Storage> Room<S> {
     /// sender; the document is unchanged. [`Error::Storage`]: drop the room.
     pub fn receive(&mut self, conn: &mut Conn, frame: &[u8]) -> Result<Outcome> {
         if frame.len() > MAX_FRAME_BYTES {
-            return Err(Error::FrameTooLarge { len: frame.len(), max: MAX_FRAME_BYTES });
+            return Err(Error::FrameTooLarge {
+                len: frame.len(),
+                max: MAX_FRAME_BYTES,
+            });
         }
         let mut out = Outcome::default();
         match protocol::decode(frame)? {
@@ -120,19 +145,12 @@ impl<S: Storage> Room<S> {
     }
 
     /// Forgets `conn`'s awareness clients and returns the frame that tells everyone else
-    /// they are gone (clock + 1, state `null`, as y-protocols' `removeAwarenessStates`).
+    /// they are gone (see [`farewell`]).
     pub fn disconnect(&mut self, conn: &mut Conn) -> Option<Vec<u8>> {
-        if conn.clients.is_empty() {
-            return None;
+        for client in conn.clients.keys() {
+            self.awareness.remove(client);
         }
-        let gone: Vec<AwarenessEntry> = std::mem::take(&mut conn.clients)
-            .into_iter()
-            .map(|(client, clock)| {
-                self.awareness.remove(&client);
-                AwarenessEntry { client, clock: clock.wrapping_add(1), json: "null".into() }
-            })
-            .collect();
-        Some(protocol::awareness(&gone))
+        farewell(conn)
     }
 
     /// The whole document as one Yjs v1 update.
@@ -179,7 +197,10 @@ impl<S: Storage> Room<S> {
             self.store.compact(&self.doc)?;
             let size = self.store.size_bound() + incoming;
             if size > MAX_DOC_BYTES {
-                return Err(Error::DocumentTooLarge { size, max: MAX_DOC_BYTES });
+                return Err(Error::DocumentTooLarge {
+                    size,
+                    max: MAX_DOC_BYTES,
+                });
             }
         }
         let applied = {
@@ -218,7 +239,9 @@ mod tests {
     }
 
     fn text(room: &Room<MemoryStorage>) -> String {
-        room.doc().get_or_insert_text("t").get_string(&room.doc().transact())
+        room.doc()
+            .get_or_insert_text("t")
+            .get_string(&room.doc().transact())
     }
 
     fn open() -> (Room<MemoryStorage>, MemoryStorage) {
@@ -231,14 +254,19 @@ mod tests {
         let (room, _) = open();
         let frames = room.greeting().unwrap();
         assert_eq!(frames.len(), 1);
-        assert!(matches!(protocol::decode(&frames[0]).unwrap(), Incoming::SyncStep1(_)));
+        assert!(matches!(
+            protocol::decode(&frames[0]).unwrap(),
+            Incoming::SyncStep1(_)
+        ));
     }
 
     #[test]
     fn an_update_is_stored_then_relayed_once_as_an_update() {
         let (mut room, storage) = open();
         let edit = text_edit(5, "hello");
-        let out = room.receive(&mut Conn::default(), &protocol::sync_step2(edit.clone())).unwrap();
+        let out = room
+            .receive(&mut Conn::default(), &protocol::sync_step2(edit.clone()))
+            .unwrap();
         assert_eq!(out.broadcast, Some(protocol::update(edit)));
         assert!(out.reply.is_empty());
         assert_eq!(storage.log_len(), 1);
@@ -250,24 +278,40 @@ mod tests {
     #[test]
     fn sync_step1_is_answered_with_what_the_client_lacks() {
         let (mut room, _) = open();
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(5, "abc"))).unwrap();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(5, "abc")))
+            .unwrap();
         let out = room
-            .receive(&mut Conn::default(), &protocol::sync_step1(StateVector::default()))
+            .receive(
+                &mut Conn::default(),
+                &protocol::sync_step1(StateVector::default()),
+            )
             .unwrap();
         let Incoming::SyncStep2(diff) = protocol::decode(&out.reply[0]).unwrap() else {
             panic!("expected SyncStep2")
         };
         let client = Doc::with_client_id(9);
-        client.transact_mut().apply_update(Update::decode_v1(&diff).unwrap()).unwrap();
-        assert_eq!(client.get_or_insert_text("t").get_string(&client.transact()), "abc");
+        client
+            .transact_mut()
+            .apply_update(Update::decode_v1(&diff).unwrap())
+            .unwrap();
+        assert_eq!(
+            client
+                .get_or_insert_text("t")
+                .get_string(&client.transact()),
+            "abc"
+        );
         assert_eq!(out.broadcast, None);
     }
 
     #[test]
     fn empty_updates_are_neither_stored_nor_relayed() {
         let (mut room, storage) = open();
-        let empty = Doc::new().transact().encode_state_as_update_v1(&StateVector::default());
-        let out = room.receive(&mut Conn::default(), &protocol::sync_step2(empty)).unwrap();
+        let empty = Doc::new()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let out = room
+            .receive(&mut Conn::default(), &protocol::sync_step2(empty))
+            .unwrap();
         assert_eq!(out, Outcome::default());
         assert_eq!(storage.writes(), 0);
     }
@@ -276,7 +320,11 @@ mod tests {
     fn awareness_is_relayed_owned_by_its_connection_and_removed_on_disconnect() {
         let (mut room, _) = open();
         let mut conn = Conn::default();
-        let hello = AwarenessEntry { client: 77, clock: 4, json: r#"{"user":"Ada"}"#.into() };
+        let hello = AwarenessEntry {
+            client: 77,
+            clock: 4,
+            json: r#"{"user":"Ada"}"#.into(),
+        };
         let frame = protocol::awareness([&hello]);
         let out = room.receive(&mut conn, &frame).unwrap();
         assert_eq!(out.broadcast.as_deref(), Some(frame.as_slice()));
@@ -285,14 +333,26 @@ mod tests {
 
         // New connections and queries get the known states.
         assert_eq!(room.greeting().unwrap().len(), 2);
-        let out = room.receive(&mut Conn::default(), &[protocol::MSG_QUERY_AWARENESS as u8]).unwrap();
-        assert_eq!(protocol::decode(&out.reply[0]).unwrap(), Incoming::Awareness(vec![hello]));
+        let out = room
+            .receive(&mut Conn::default(), &[protocol::MSG_QUERY_AWARENESS as u8])
+            .unwrap();
+        assert_eq!(
+            protocol::decode(&out.reply[0]).unwrap(),
+            Incoming::Awareness(vec![hello])
+        );
 
         // The connection state survives a round trip through the socket attachment (JSON).
         let mut conn: Conn = serde_json::from_str(&serde_json::to_string(&conn).unwrap()).unwrap();
         let gone = room.disconnect(&mut conn).unwrap();
-        let expected = AwarenessEntry { client: 77, clock: 5, json: "null".into() };
-        assert_eq!(protocol::decode(&gone).unwrap(), Incoming::Awareness(vec![expected]));
+        let expected = AwarenessEntry {
+            client: 77,
+            clock: 5,
+            json: "null".into(),
+        };
+        assert_eq!(
+            protocol::decode(&gone).unwrap(),
+            Incoming::Awareness(vec![expected])
+        );
         assert!(conn.clients.is_empty());
         assert_eq!(room.disconnect(&mut conn), None, "removal is sent once");
         assert_eq!(room.greeting().unwrap().len(), 1);
@@ -302,10 +362,20 @@ mod tests {
     fn a_client_removing_its_own_state_gives_up_ownership() {
         let (mut room, _) = open();
         let mut conn = Conn::default();
-        let on = AwarenessEntry { client: 3, clock: 1, json: "{}".into() };
-        room.receive(&mut conn, &protocol::awareness([&on])).unwrap();
-        let off = AwarenessEntry { client: 3, clock: 2, json: "null".into() };
-        room.receive(&mut conn, &protocol::awareness([&off])).unwrap();
+        let on = AwarenessEntry {
+            client: 3,
+            clock: 1,
+            json: "{}".into(),
+        };
+        room.receive(&mut conn, &protocol::awareness([&on]))
+            .unwrap();
+        let off = AwarenessEntry {
+            client: 3,
+            clock: 2,
+            json: "null".into(),
+        };
+        room.receive(&mut conn, &protocol::awareness([&off]))
+            .unwrap();
         assert!(conn.clients.is_empty());
         assert_eq!(room.disconnect(&mut conn), None);
     }
@@ -313,7 +383,11 @@ mod tests {
     #[test]
     fn bad_frames_are_refused_and_change_nothing() {
         let (mut room, storage) = open();
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(5, "keep"))).unwrap();
+        room.receive(
+            &mut Conn::default(),
+            &protocol::update(text_edit(5, "keep")),
+        )
+        .unwrap();
         let before = room.encode_state().unwrap();
         let writes = storage.writes();
         let mut truncated = protocol::update(text_edit(6, "lost"));
@@ -324,11 +398,17 @@ mod tests {
             assert_eq!(err.close_code(), 1007, "{frame:?}: {err}");
         }
         let huge = vec![0u8; MAX_FRAME_BYTES + 1];
-        assert_eq!(room.receive(&mut Conn::default(), &huge).unwrap_err().close_code(), 1009);
+        assert_eq!(
+            room.receive(&mut Conn::default(), &huge)
+                .unwrap_err()
+                .close_code(),
+            1009
+        );
         assert_eq!(room.encode_state().unwrap(), before);
         assert_eq!(storage.writes(), writes);
         // And the room still works.
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(7, "!"))).unwrap();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(7, "!")))
+            .unwrap();
     }
 
     #[test]
@@ -343,8 +423,13 @@ mod tests {
             map.insert(&mut txn, "k", TextPrelim::new(""))
         };
         let editor = Doc::with_client_id(2);
-        let sync = origin.transact().encode_state_as_update_v1(&StateVector::default());
-        editor.transact_mut().apply_update(Update::decode_v1(&sync).unwrap()).unwrap();
+        let sync = origin
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        editor
+            .transact_mut()
+            .apply_update(Update::decode_v1(&sync).unwrap())
+            .unwrap();
         let hostile = {
             let inner: yrs::TextRef = editor
                 .get_or_insert_map("m")
@@ -361,10 +446,16 @@ mod tests {
         let _ = nested;
 
         let (mut room, storage) = open();
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "a"))).unwrap();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "a")))
+            .unwrap();
         let before = room.encode_state().unwrap();
-        let err = room.receive(&mut Conn::default(), &protocol::update(hostile)).unwrap_err();
-        assert!(matches!(&err, Error::Malformed(m) if m.contains("refused")), "{err}");
+        let err = room
+            .receive(&mut Conn::default(), &protocol::update(hostile))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Malformed(m) if m.contains("refused")),
+            "{err}"
+        );
         assert_eq!(err.close_code(), 1007);
         assert_eq!(storage.log_len(), 1);
         let state = room.encode_state().unwrap();
@@ -372,7 +463,8 @@ mod tests {
         assert_eq!(text(&room), "a");
         assert_eq!(reloaded.encode_state().unwrap().len(), state.len());
         assert_eq!(before.len(), state.len());
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(8, "b"))).unwrap();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(8, "b")))
+            .unwrap();
     }
 
     #[test]
@@ -410,6 +502,7 @@ mod tests {
         assert_eq!(i, MAX_DOC_BYTES as usize / chunk.len());
         assert!(room.encode_state().unwrap().len() as u64 <= MAX_DOC_BYTES);
         // Small edits still fit while there is room.
-        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "z"))).unwrap();
+        room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "z")))
+            .unwrap();
     }
 }

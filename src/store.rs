@@ -49,8 +49,7 @@ pub trait Storage {
     /// The chunks of a generation as `(index, bytes)`, in index order.
     fn chunks(&self, generation: u64) -> Result<Vec<(u32, Vec<u8>)>, StorageError>;
     /// Writes (or overwrites) one chunk.
-    fn put_chunk(&mut self, generation: u64, index: u32, bytes: &[u8])
-        -> Result<(), StorageError>;
+    fn put_chunk(&mut self, generation: u64, index: u32, bytes: &[u8]) -> Result<(), StorageError>;
     /// Deletes every chunk not of `generation`.
     fn delete_chunks_except(&mut self, generation: u64) -> Result<(), StorageError>;
     /// The log entries with a sequence number above `seq`, in order.
@@ -112,10 +111,16 @@ impl<S: Storage> Store<S> {
 
     fn load(&mut self, client_id: u64) -> Result<Doc> {
         let head = self.storage.head()?.unwrap_or_default();
-        let snapshot = if head.generation > 0 { Some(self.read_snapshot(&head)?) } else { None };
+        let snapshot = if head.generation > 0 {
+            Some(self.read_snapshot(&head)?)
+        } else {
+            None
+        };
         let log = self.storage.log_after(head.log_through)?;
 
-        let doc = Doc::with_options(Options::with_client_id(ClientID::new(client_id & MAX_CLIENT_ID)));
+        let doc = Doc::with_options(Options::with_client_id(ClientID::new(
+            client_id & MAX_CLIENT_ID,
+        )));
         {
             let mut txn = doc
                 .try_transact_mut()
@@ -129,7 +134,11 @@ impl<S: Storage> Store<S> {
             }
         }
 
-        self.next_seq = log.last().map_or(head.log_through, |(seq, _)| *seq).max(head.log_through) + 1;
+        self.next_seq = log
+            .last()
+            .map_or(head.log_through, |(seq, _)| *seq)
+            .max(head.log_through)
+            + 1;
         self.log_count = log.len() as u64;
         self.log_bytes = log.iter().map(|(_, b)| b.len() as u64).sum();
         self.head = head;
@@ -146,7 +155,8 @@ impl<S: Storage> Store<S> {
                 head.chunks
             )));
         }
-        let mut bytes = Vec::with_capacity(head.bytes.min(crate::limits::MAX_DOC_BYTES * 2) as usize);
+        let mut bytes =
+            Vec::with_capacity(head.bytes.min(crate::limits::MAX_DOC_BYTES * 2) as usize);
         for (expected, (index, chunk)) in chunks.into_iter().enumerate() {
             if index as usize != expected {
                 return Err(Error::Corrupt(format!("snapshot chunk {expected} missing")));
@@ -164,7 +174,9 @@ impl<S: Storage> Store<S> {
 
     fn check(&self) -> Result<()> {
         if self.poisoned {
-            return Err(Error::Storage(StorageError("store must be reloaded after an error".into())));
+            return Err(Error::Storage(StorageError(
+                "store must be reloaded after an error".into(),
+            )));
         }
         Ok(())
     }
@@ -277,7 +289,11 @@ mod tests {
             let update = {
                 let mut txn = doc.transact_mut();
                 let len = text.len(&txn);
-                text.insert(&mut txn, len, &((b'a' + (i % 26) as u8) as char).to_string());
+                text.insert(
+                    &mut txn,
+                    len,
+                    &((b'a' + (i % 26) as u8) as char).to_string(),
+                );
                 txn.encode_update_v1()
             };
             store.append(&update)?;
@@ -378,7 +394,10 @@ mod tests {
                     break;
                 }
                 steps_seen += 1;
-                assert!(matches!(result, Err(Error::Storage(_))), "step {step} {fault:?}");
+                assert!(
+                    matches!(result, Err(Error::Storage(_))),
+                    "step {step} {fault:?}"
+                );
                 let (mut reopened, loaded) = Store::open(storage.clone(), 2).unwrap();
                 assert_eq!(text_of(&loaded), expected, "step {step} {fault:?}");
                 // The next compaction cleans up whatever the interrupted one left.
@@ -388,7 +407,10 @@ mod tests {
                 assert_eq!(storage.log_len(), 0);
             }
         }
-        assert!(steps_seen >= 8, "compaction has at least 4 writes, each tried twice");
+        assert!(
+            steps_seen >= 8,
+            "compaction has at least 4 writes, each tried twice"
+        );
     }
 
     #[test]

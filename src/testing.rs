@@ -70,7 +70,12 @@ impl MemoryStorage {
     /// The largest value stored (chunk or log entry), in bytes.
     pub fn largest_value(&self) -> usize {
         let s = self.0.borrow();
-        s.chunks.values().chain(s.log.values()).map(Vec::len).max().unwrap_or(0)
+        s.chunks
+            .values()
+            .chain(s.log.values())
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A deep copy that no longer shares state with `self`.
@@ -88,7 +93,9 @@ impl MemoryStorage {
                 if fault == Fault::Written {
                     op(&mut s);
                 }
-                Err(StorageError(format!("injected fault on write {this} ({fault:?})")))
+                Err(StorageError(format!(
+                    "injected fault on write {this} ({fault:?})"
+                )))
             }
             _ => {
                 op(&mut s);
@@ -135,7 +142,12 @@ impl Storage for MemoryStorage {
     }
 
     fn log_after(&self, seq: u64) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
-        self.read(|s| s.log.range(seq + 1..).map(|(&k, v)| (k, v.clone())).collect())
+        self.read(|s| {
+            s.log
+                .range(seq + 1..)
+                .map(|(&k, v)| (k, v.clone()))
+                .collect()
+        })
     }
 
     fn append(&mut self, seq: u64, update: &[u8]) -> Result<(), StorageError> {

@@ -1,0 +1,52 @@
+# Folio: the two commands a newcomer needs are `make dev` and `make test` (see README).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := source scripts/env.sh &&
+PORT ?= 8787
+
+.PHONY: dev test tools build check unit e2e bench deploy clean
+
+## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
+dev: tools build
+	@$(ENV) wrangler d1 migrations apply DB --local >/dev/null
+	@echo
+	@echo "Folio is starting on http://127.0.0.1:$(PORT)"
+	@echo "  y-websocket:  new WebsocketProvider('ws://127.0.0.1:$(PORT)/sync', '<doc-id>', ydoc)"
+	@echo "  state:        curl http://127.0.0.1:$(PORT)/api/docs/<doc-id>/state"
+	@echo "  health:       curl http://127.0.0.1:$(PORT)/health"
+	@echo
+	@$(ENV) CI=true wrangler dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
+
+## Run every check and test: format, lint, unit tests, then end-to-end tests on wrangler dev.
+test: tools check unit build e2e
+
+## Install the toolchain and packages, once per machine (idempotent).
+tools:
+	@scripts/tools.sh
+
+## Build the worker (release, without wasm-opt: see README "How it is built").
+build: tools
+	@$(ENV) worker-build --release --no-opt >build.log 2>&1 || { cat build.log; exit 1; }
+	@ls -l build/index_bg.wasm | awk '{printf "built build/index_bg.wasm: %d bytes\n", $$5}'
+
+check: tools
+	@$(ENV) cargo fmt --check
+	@$(ENV) cargo clippy --all-targets -q -- -D warnings
+	@$(ENV) cargo clippy --target wasm32-unknown-unknown -q -- -D warnings
+
+unit: tools
+	@$(ENV) cargo test -q
+
+e2e: build
+	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
+
+## Edit propagation latency between stock y-websocket clients (prints p50/p99).
+bench: tools build
+	@$(ENV) node bench/latency.mjs
+
+## Deploy to the Cloudflare account wrangler is logged in to (README "Deploying").
+deploy: tools build
+	@$(ENV) wrangler deploy
+
+clean:
+	rm -rf build target .wrangler tests/e2e/.state

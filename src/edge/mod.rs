@@ -1,0 +1,89 @@
+//! The platform layer (wasm only): the stateless worker's router and the document object.
+//!
+//! The router validates every request before any Durable Object is touched; errors leave as
+//! JSON `{"error": {"code", "message"}}` with a precise status.
+
+mod object;
+mod sql;
+
+use serde_json::json;
+use worker::{event, Context, Env, Request, Response, Result};
+
+use crate::routes::{Route, RouteError};
+
+// The durable_object macro exports the class to JavaScript; re-exported for docs.
+#[allow(unused_imports)]
+pub use object::DocumentObject;
+
+/// The Durable Object namespace of documents (wrangler.toml).
+const DOCUMENTS: &str = "DOCUMENTS";
+
+pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Result<Response> {
+    json_response(
+        status,
+        &json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let method = req.method().to_string();
+    let route = match Route::parse(&method, &path) {
+        Ok(route) => route,
+        Err(RouteError::Invalid(e)) => {
+            let (status, code) = e.http_status();
+            return json_error(status, code, &e.to_string());
+        }
+        Err(RouteError::Method(allowed)) => {
+            let response = json_error(405, "method_not_allowed", &format!("use {allowed}"))?;
+            response.headers().set("Allow", allowed)?;
+            return Ok(response);
+        }
+        Err(RouteError::NotFound) => return json_error(404, "not_found", "no such route"),
+    };
+    match route {
+        Route::Index => json_response(
+            200,
+            &json!({
+                "service": "folio",
+                "sync": "ws://<host>/sync/{doc}  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc))",
+                "state": "GET /api/docs/{doc}/state",
+            }),
+        ),
+        Route::Health => json_response(200, &json!({ "ok": true })),
+        Route::Sync { doc } => {
+            let upgrade = req.headers().get("Upgrade")?;
+            if req.method() != worker::Method::Get
+                || !upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+            {
+                let response = json_error(
+                    426,
+                    "upgrade_required",
+                    "connect with a WebSocket (y-websocket)",
+                )?;
+                response.headers().set("Upgrade", "websocket")?;
+                return Ok(response);
+            }
+            env.durable_object(DOCUMENTS)?
+                .get_by_name(doc)?
+                .fetch_with_request(req)
+                .await
+        }
+        Route::DocState { doc } => {
+            env.durable_object(DOCUMENTS)?
+                .get_by_name(doc)?
+                .fetch_with_request(req)
+                .await
+        }
+    }
+}
