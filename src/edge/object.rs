@@ -109,19 +109,24 @@ impl DocumentObject {
     }
 
     fn document_state(&self) -> Result<Response> {
-        match self.with_room(|room| {
+        let result = self.with_room(|room| {
             if room.is_empty() {
-                Err(Error::UnknownDocument)
-            } else {
-                room.encode_state()
+                return Err(Error::UnknownDocument);
             }
-        }) {
-            Ok(bytes) => {
+            let head = room.store().head();
+            let stats = (head.generation, head.bytes, room.store().log_len());
+            Ok((room.encode_state()?, stats))
+        });
+        match result {
+            Ok((bytes, (generation, snapshot_bytes, log_len))) => {
                 let response = Response::from_bytes(bytes)?;
-                response
-                    .headers()
-                    .set("Content-Type", "application/octet-stream")?;
-                response.headers().set("Cache-Control", "no-store")?;
+                let headers = response.headers();
+                headers.set("Content-Type", "application/octet-stream")?;
+                headers.set("Cache-Control", "no-store")?;
+                // Storage diagnostics for operators and tests: how the state is persisted.
+                headers.set("Folio-Snapshot-Generation", &generation.to_string())?;
+                headers.set("Folio-Snapshot-Bytes", &snapshot_bytes.to_string())?;
+                headers.set("Folio-Log-Entries", &log_len.to_string())?;
                 Ok(response)
             }
             Err(e) => error_response(&e),

@@ -1,0 +1,164 @@
+// Test support for end-to-end tests: runs the real worker under `wrangler dev` (workerd, local
+// Durable Objects/D1/KV) with a fresh state directory, and connects real Yjs clients to it.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import WebSocket from 'ws';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const STATE = path.join(ROOT, 'tests/e2e/.state');
+const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+const running = new Set();
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function wranglerEnv() {
+  return { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+}
+
+/** A running Folio: `url`, `wsUrl`, `stop()`, `restart()`. Each call gets its own state. */
+export async function startFolio(name) {
+  const dir = path.join(STATE, `${name}-${process.pid}-${Date.now()}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
+    cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const port = await freePort();
+  const folio = {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/sync`,
+    dir,
+    child: null,
+    async start() {
+      const inspector = await freePort();
+      const log = openSync(path.join(dir, 'wrangler.log'), 'a');
+      this.child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port),
+        '--inspector-port', String(inspector), '--persist-to', dir,
+        '--show-interactive-dev-session=false'], {
+        cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', log, log], detached: true,
+      });
+      closeSync(log);
+      running.add(this);
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        if (this.child.exitCode !== null) break;
+        try {
+          if ((await fetch(`${this.url}/health`)).ok) return this;
+        } catch { /* not up yet */ }
+        await sleep(200);
+      }
+      const out = readFileSync(path.join(dir, 'wrangler.log'), 'utf8');
+      await this.stop();
+      throw new Error(`wrangler dev did not start:\n${out.slice(-3000)}`);
+    },
+    /** Stops wrangler and both workerd children (the whole process group). */
+    async stop() {
+      const child = this.child;
+      running.delete(this);
+      if (!child || child.exitCode !== null || child.signalCode) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { } }, 5000);
+      await exited;
+      clearTimeout(timer);
+      // workerd children may outlive wrangler by a moment; make sure the group is gone.
+      for (let i = 0; i < 50; i++) {
+        try { process.kill(-child.pid, 0); } catch { return; }
+        await sleep(100);
+      }
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { }
+    },
+    async restart() {
+      await this.stop();
+      return this.start();
+    },
+    log() {
+      return readFileSync(path.join(dir, 'wrangler.log'), 'utf8');
+    },
+  };
+  return folio.start();
+}
+
+function stopAll() {
+  for (const f of running) {
+    try { process.kill(-f.child.pid, 'SIGKILL'); } catch { }
+  }
+}
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
+
+/** A stock y-websocket client on `docId`. */
+export function connect(folio, docId, opts = {}) {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(folio.wsUrl, docId, doc, {
+    WebSocketPolyfill: WebSocket, disableBc: true, ...opts,
+  });
+  return { doc, provider, text: doc.getText('t') };
+}
+
+/** Closes a client from `connect` and frees its timers (awareness renews on an interval). */
+export function disconnect(client) {
+  client.provider.destroy();
+  client.doc.destroy();
+}
+
+/** Resolves once `provider` has completed the sync handshake. */
+export function synced(provider, ms = 15_000) {
+  if (provider.synced) return Promise.resolve();
+  return waitFor(() => provider.synced, ms, 'provider sync');
+}
+
+/** Polls `predicate` until it is true, or fails after `ms`. */
+export async function waitFor(predicate, ms = 10_000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** GET /api/docs/{id}/state as bytes (null on 404). */
+export async function documentState(folio, docId) {
+  const res = await fetch(`${folio.url}/api/docs/${docId}/state`);
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`state ${res.status}: ${await res.text()}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+}
+
+/** A Y.Doc loaded from the server's state of `docId`. */
+export async function serverDoc(folio, docId) {
+  const state = await documentState(folio, docId);
+  const doc = new Y.Doc();
+  if (state) Y.applyUpdate(doc, state.bytes);
+  return doc;
+}
+
+/** A raw WebSocket to `docId` that records every frame and the close code/reason. */
+export async function rawSocket(folio, docId) {
+  const ws = new WebSocket(`${folio.wsUrl}/${docId}`);
+  ws.binaryType = 'nodebuffer';
+  const frames = [];
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('message', (data) => frames.push(new Uint8Array(data)));
+  ws.on('error', () => { });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  return { ws, frames, closed };
+}
+
+export { Y };
