@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 
 use worker::{
-    console_error, durable_object, DurableObject, Env, Method, Request, Response, Result, Socket,
-    State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
+    Result, Socket, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::error::{close, Error};
@@ -141,6 +141,8 @@ fn error_response(e: &Error) -> Result<Response> {
 
 impl DurableObject for DocumentObject {
     fn new(state: State, _env: Env) -> Self {
+        // Once per start or wake from hibernation: operators (and tests) see object lifetimes.
+        console_log!("document object constructed");
         Self {
             state,
             room: RefCell::new(None),
