@@ -66,13 +66,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             if req.method() != worker::Method::Get
                 || !upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
             {
-                let response = json_error(
+                // No `Upgrade` header on the answer: the runtime strips it (hop-by-hop).
+                return json_error(
                     426,
                     "upgrade_required",
                     "connect with a WebSocket (y-websocket)",
-                )?;
-                response.headers().set("Upgrade", "websocket")?;
-                return Ok(response);
+                );
             }
             env.durable_object(DOCUMENTS)?
                 .get_by_name(doc)?

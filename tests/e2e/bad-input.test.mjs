@@ -1,0 +1,133 @@
+// Bad input gets a precise close code or HTTP status, loses nothing, and disturbs no one else.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import { startFolio, connect, disconnect, synced, waitFor, documentState, rawSocket, Y } from './folio.mjs';
+
+let folio;
+before(async () => { folio = await startFolio('bad-input'); });
+after(async () => { await folio?.stop(); });
+
+const frame = (write) => { const e = encoding.createEncoder(); write(e); return encoding.toUint8Array(e); };
+const updateFrame = (update) => frame((e) => { encoding.writeVarUint(e, 0); syncProtocol.writeUpdate(e, update); });
+
+function edit(text) {
+  const doc = new Y.Doc();
+  doc.getText('t').insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+test('the server speaks first and answers the sync and awareness protocol', async () => {
+  const raw = await rawSocket(folio, 'protocol');
+  try {
+    await waitFor(() => raw.frames.length >= 1, 5000, 'server SyncStep1');
+    const first = decoding.createDecoder(raw.frames[0]);
+    assert.equal(decoding.readVarUint(first), 0, 'sync message');
+    assert.equal(decoding.readVarUint(first), syncProtocol.messageYjsSyncStep1);
+
+    raw.ws.send(updateFrame(edit('hi')));
+    raw.ws.send(frame((e) => { encoding.writeVarUint(e, 0); syncProtocol.writeSyncStep1(e, new Y.Doc()); }));
+    await waitFor(() => raw.frames.length >= 2, 5000, 'SyncStep2 answer');
+    const answer = decoding.createDecoder(raw.frames[1]);
+    assert.equal(decoding.readVarUint(answer), 0);
+    assert.equal(decoding.readVarUint(answer), syncProtocol.messageYjsSyncStep2);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, decoding.readVarUint8Array(answer));
+    assert.equal(doc.getText('t').toString(), 'hi');
+
+    // Unknown message types are ignored; query-awareness is answered (once states exist).
+    raw.ws.send(Uint8Array.of(42, 1, 0));
+    const state = JSON.stringify({ user: { name: 'Query' } });
+    raw.ws.send(frame((e) => {
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint8Array(e, frame((a) => {
+        encoding.writeVarUint(a, 1); encoding.writeVarUint(a, 4242); encoding.writeVarUint(a, 1);
+        encoding.writeVarString(a, state);
+      }));
+    }));
+    raw.ws.send(Uint8Array.of(3));
+    await waitFor(() => raw.frames.length >= 3, 5000, 'awareness answer');
+    const aw = decoding.createDecoder(raw.frames[2]);
+    assert.equal(decoding.readVarUint(aw), 1, 'awareness message');
+    const inner = decoding.createDecoder(decoding.readVarUint8Array(aw));
+    assert.equal(decoding.readVarUint(inner), 1);
+    assert.equal(decoding.readVarUint(inner), 4242);
+    decoding.readVarUint(inner);
+    assert.equal(decoding.readVarString(inner), state);
+  } finally {
+    raw.ws.close();
+  }
+});
+
+test('malformed, truncated, oversize and text frames get their close codes; nothing changes', async () => {
+  const good = connect(folio, 'hostile');
+  try {
+    await synced(good.provider);
+    good.text.insert(0, 'precious');
+    await waitFor(async () => (await documentState(folio, 'hostile')) !== null, 5000, 'first edit stored');
+    const before = await documentState(folio, 'hostile');
+
+    const truncated = updateFrame(edit('lost'));
+    const cases = [
+      { name: 'text frame', data: 'hello', code: 1003 },
+      { name: 'truncated update', data: truncated.subarray(0, truncated.length - 4), code: 1007 },
+      { name: 'undecodable update', data: updateFrame(new Uint8Array(64).fill(0xff)), code: 1007 },
+      { name: 'overlong varint', data: new Uint8Array(12).fill(0xff), code: 1007 },
+      { name: 'unknown sync step', data: Uint8Array.of(0, 9, 0), code: 1007 },
+      { name: 'state vector declaring 2^32 entries', data: Uint8Array.of(0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0x0f), code: 1007 },
+      { name: 'awareness with a non-JSON state', data: Uint8Array.of(1, 5, 1, 1, 1, 1, 0x7b), code: 1007 },
+      { name: 'frame over 1 MiB', data: updateFrame(edit('x'.repeat((1 << 20) + 10))), code: 1009 },
+    ];
+    for (const c of cases) {
+      const raw = await rawSocket(folio, 'hostile');
+      raw.ws.send(c.data);
+      const { code, reason } = await Promise.race([
+        raw.closed,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`${c.name}: not closed`)), 10_000)),
+      ]);
+      assert.equal(code, c.code, `${c.name}: closed with ${code} (${reason})`);
+      assert.ok(reason.length > 0, `${c.name}: has a reason`);
+      console.log(`# ${c.name}: ${code} "${reason}"`);
+    }
+
+    const afterBad = await documentState(folio, 'hostile');
+    assert.equal(Buffer.compare(Buffer.from(afterBad.bytes), Buffer.from(before.bytes)), 0,
+      'document unchanged by bad frames');
+    // The well-behaved client stayed connected and keeps working.
+    assert.ok(good.provider.wsconnected, 'good client still connected');
+    const other = connect(folio, 'hostile');
+    try {
+      await synced(other.provider);
+      good.text.insert(good.text.length, ' and intact');
+      await waitFor(() => other.text.toString() === 'precious and intact', 10_000, 'edits still flow');
+    } finally {
+      disconnect(other);
+    }
+  } finally {
+    disconnect(good);
+  }
+});
+
+test('HTTP errors are precise JSON', async () => {
+  const expectError = async (path, status, code, init) => {
+    const res = await fetch(`${folio.url}${path}`, init);
+    assert.equal(res.status, status, path);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    const body = await res.json();
+    assert.equal(body.error.code, code, path);
+    assert.ok(body.error.message.length > 0);
+    return res;
+  };
+  await expectError('/sync/has%20space', 400, 'invalid_document_id');
+  await expectError(`/sync/${'x'.repeat(129)}`, 400, 'invalid_document_id');
+  await expectError('/api/docs/a.b/state', 400, 'invalid_document_id');
+  await expectError('/sync/fine', 426, 'upgrade_required');
+  await expectError('/api/docs/never-written/state', 404, 'document_not_found');
+  await expectError('/nope', 404, 'not_found');
+  const method = await expectError('/api/docs/x/state', 405, 'method_not_allowed', { method: 'POST' });
+  assert.equal(method.headers.get('allow'), 'GET');
+  const health = await fetch(`${folio.url}/health`);
+  assert.deepEqual(await health.json(), { ok: true });
+});
