@@ -13,6 +13,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const STATE = path.join(ROOT, 'tests/e2e/.state');
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 const running = new Set();
+// Every y-websocket provider adds a process 'exit' listener; tests run dozens at once.
+process.setMaxListeners(100);
 
 async function freePort() {
   return new Promise((resolve, reject) => {
