@@ -38,7 +38,7 @@ unit: tools
 	@$(ENV) cargo test -q
 
 e2e: build
-	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
+	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/*.test.mjs
 
 ## Edit propagation latency between stock y-websocket clients (prints p50/p99).
 bench: tools build
