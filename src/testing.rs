@@ -27,6 +27,7 @@ struct State {
     chunks: BTreeMap<(u64, u32), Vec<u8>>,
     log: BTreeMap<u64, Vec<u8>>,
     writes: u64,
+    bytes_written: u64,
     fail_write: Option<(u64, Fault)>,
     fail_reads: bool,
 }
@@ -55,6 +56,11 @@ impl MemoryStorage {
     /// Writes performed or attempted so far.
     pub fn writes(&self) -> u64 {
         self.0.borrow().writes
+    }
+
+    /// Bytes of chunks and log entries written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.0.borrow().bytes_written
     }
 
     /// Number of log entries stored.
@@ -133,6 +139,7 @@ impl Storage for MemoryStorage {
 
     fn put_chunk(&mut self, generation: u64, index: u32, bytes: &[u8]) -> Result<(), StorageError> {
         self.write(|s| {
+            s.bytes_written += bytes.len() as u64;
             s.chunks.insert((generation, index), bytes.to_vec());
         })
     }
@@ -152,6 +159,7 @@ impl Storage for MemoryStorage {
 
     fn append(&mut self, seq: u64, update: &[u8]) -> Result<(), StorageError> {
         self.write(|s| {
+            s.bytes_written += update.len() as u64;
             s.log.insert(seq, update.to_vec());
         })
     }
