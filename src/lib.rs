@@ -31,10 +31,12 @@
 
 #![deny(clippy::await_holding_refcell_ref)]
 
+pub mod content;
 pub mod docid;
 pub mod error;
 pub mod limits;
 pub mod protocol;
+pub mod render;
 pub mod room;
 pub mod routes;
 pub mod store;

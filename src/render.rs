@@ -1,0 +1,361 @@
+//! Rendering of sanitized [`Content`] to HTML, ProseMirror JSON (the shape TipTap's
+//! `getJSON()` gives), plain text and a word count.
+//!
+//! Every string that reaches HTML passes through [`escape`]; every URL was already filtered by
+//! [`crate::content::safe_url`]. The only tags and attributes that can appear are the ones
+//! written below.
+
+use serde_json::{json, Map, Value};
+
+use crate::content::{Block, Content, Mark, Node};
+
+/// Escapes text for use in HTML text and double- or single-quoted attribute values.
+pub fn escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Adjacent text runs with equal marks, merged (Yrs may split a run at any point).
+fn merged(nodes: &[Node]) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        if let (
+            Some(Node::Text { text, marks }),
+            Node::Text {
+                text: more,
+                marks: m2,
+            },
+        ) = (out.last_mut(), n)
+        {
+            if marks == m2 {
+                text.push_str(more);
+                continue;
+            }
+        }
+        out.push(n.clone());
+    }
+    out
+}
+
+/// The body as HTML.
+pub fn html(content: &Content) -> String {
+    let mut out = String::new();
+    nodes_html(&content.body, &mut out);
+    out
+}
+
+fn nodes_html(nodes: &[Node], out: &mut String) {
+    for node in merged(nodes) {
+        node_html(&node, out);
+    }
+}
+
+fn node_html(node: &Node, out: &mut String) {
+    match node {
+        Node::Text { text, marks } => {
+            for mark in marks {
+                match mark {
+                    Mark::Link { href } => {
+                        out.push_str("<a href=\"");
+                        escape(href, out);
+                        out.push_str("\" rel=\"noopener noreferrer nofollow\">");
+                    }
+                    other => out.push_str(mark_tag(other).0),
+                }
+            }
+            escape(text, out);
+            for mark in marks.iter().rev() {
+                out.push_str(mark_tag(mark).1);
+            }
+        }
+        Node::HardBreak => out.push_str("<br>"),
+        Node::HorizontalRule => out.push_str("<hr>"),
+        Node::Image { src, alt, title } => {
+            out.push_str("<img src=\"");
+            escape(src, out);
+            out.push('"');
+            if let Some(alt) = alt {
+                out.push_str(" alt=\"");
+                escape(alt, out);
+                out.push('"');
+            }
+            if let Some(title) = title {
+                out.push_str(" title=\"");
+                escape(title, out);
+                out.push('"');
+            }
+            out.push('>');
+        }
+        Node::Block { kind, children } => {
+            let (open, close): (String, &str) = match kind {
+                Block::Paragraph => ("<p>".into(), "</p>"),
+                Block::Heading { level } => (format!("<h{level}>"), heading_close(*level)),
+                Block::BulletList => ("<ul>".into(), "</ul>"),
+                Block::OrderedList { start: 1 } => ("<ol>".into(), "</ol>"),
+                Block::OrderedList { start } => (format!("<ol start=\"{start}\">"), "</ol>"),
+                Block::ListItem => ("<li>".into(), "</li>"),
+                Block::Blockquote => ("<blockquote>".into(), "</blockquote>"),
+                Block::CodeBlock {
+                    language: Some(lang),
+                } => {
+                    let mut open = String::from("<pre><code class=\"language-");
+                    escape(lang, &mut open);
+                    open.push_str("\">");
+                    (open, "</code></pre>")
+                }
+                Block::CodeBlock { language: None } => ("<pre><code>".into(), "</code></pre>"),
+            };
+            out.push_str(&open);
+            nodes_html(children, out);
+            out.push_str(close);
+        }
+    }
+}
+
+fn heading_close(level: u8) -> &'static str {
+    match level {
+        1 => "</h1>",
+        2 => "</h2>",
+        3 => "</h3>",
+        4 => "</h4>",
+        5 => "</h5>",
+        _ => "</h6>",
+    }
+}
+
+fn mark_tag(mark: &Mark) -> (&'static str, &'static str) {
+    match mark {
+        Mark::Bold => ("<strong>", "</strong>"),
+        Mark::Italic => ("<em>", "</em>"),
+        Mark::Strike => ("<s>", "</s>"),
+        Mark::Underline => ("<u>", "</u>"),
+        Mark::Code => ("<code>", "</code>"),
+        Mark::Link { .. } => ("", "</a>"),
+    }
+}
+
+/// The body as a ProseMirror document (`{"type": "doc", "content": [...]}`).
+pub fn prosemirror_json(content: &Content) -> Value {
+    json!({ "type": "doc", "content": nodes_json(&content.body) })
+}
+
+fn nodes_json(nodes: &[Node]) -> Vec<Value> {
+    merged(nodes).iter().map(node_json).collect()
+}
+
+fn typed(kind: &str, attrs: Option<Value>, children: Option<&[Node]>) -> Value {
+    let mut obj = Map::new();
+    obj.insert("type".into(), kind.into());
+    if let Some(attrs) = attrs {
+        obj.insert("attrs".into(), attrs);
+    }
+    if let Some(children) = children.filter(|c| !c.is_empty()) {
+        obj.insert("content".into(), nodes_json(children).into());
+    }
+    Value::Object(obj)
+}
+
+fn node_json(node: &Node) -> Value {
+    match node {
+        Node::Text { text, marks } => {
+            let mut obj = Map::new();
+            obj.insert("type".into(), "text".into());
+            obj.insert("text".into(), text.as_str().into());
+            if !marks.is_empty() {
+                let marks: Vec<Value> = marks
+                    .iter()
+                    .map(|m| match m {
+                        Mark::Bold => json!({"type": "bold"}),
+                        Mark::Italic => json!({"type": "italic"}),
+                        Mark::Strike => json!({"type": "strike"}),
+                        Mark::Underline => json!({"type": "underline"}),
+                        Mark::Code => json!({"type": "code"}),
+                        Mark::Link { href } => json!({"type": "link", "attrs": {"href": href}}),
+                    })
+                    .collect();
+                obj.insert("marks".into(), marks.into());
+            }
+            Value::Object(obj)
+        }
+        Node::HardBreak => typed("hardBreak", None, None),
+        Node::HorizontalRule => typed("horizontalRule", None, None),
+        Node::Image { src, alt, title } => typed(
+            "image",
+            Some(json!({"src": src, "alt": alt, "title": title})),
+            None,
+        ),
+        Node::Block { kind, children } => {
+            let (name, attrs) = match kind {
+                Block::Paragraph => ("paragraph", None),
+                Block::Heading { level } => ("heading", Some(json!({ "level": level }))),
+                Block::BulletList => ("bulletList", None),
+                Block::OrderedList { start } => ("orderedList", Some(json!({ "start": start }))),
+                Block::ListItem => ("listItem", None),
+                Block::Blockquote => ("blockquote", None),
+                Block::CodeBlock { language } => {
+                    ("codeBlock", Some(json!({ "language": language })))
+                }
+            };
+            typed(name, attrs, Some(children))
+        }
+    }
+}
+
+/// The body as plain text: blocks on their own lines, hard breaks as newlines.
+pub fn plain_text(content: &Content) -> String {
+    let mut out = String::new();
+    text_of(&content.body, &mut out);
+    out.trim_end().to_string()
+}
+
+fn text_of(nodes: &[Node], out: &mut String) {
+    for node in nodes {
+        match node {
+            Node::Text { text, .. } => out.push_str(text),
+            Node::HardBreak => out.push('\n'),
+            Node::HorizontalRule | Node::Image { .. } => {}
+            Node::Block { kind, children } => {
+                text_of(children, out);
+                let is_container = matches!(kind, Block::BulletList | Block::OrderedList { .. });
+                if !is_container && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+}
+
+/// Words in the body: runs of non-whitespace containing a letter or digit.
+pub fn word_count(content: &Content) -> usize {
+    plain_text(content)
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Meta;
+
+    fn text(s: &str, marks: Vec<Mark>) -> Node {
+        Node::Text {
+            text: s.into(),
+            marks,
+        }
+    }
+
+    fn sample() -> Content {
+        Content {
+            title: "T".into(),
+            meta: Meta::default(),
+            body: vec![
+                Node::Block {
+                    kind: Block::Heading { level: 2 },
+                    children: vec![text("Intro", vec![])],
+                },
+                Node::Block {
+                    kind: Block::Paragraph,
+                    children: vec![
+                        text("Hello ", vec![]),
+                        text("bold", vec![Mark::Bold]),
+                        text(" & ", vec![]),
+                        text(
+                            "<linked>",
+                            vec![
+                                Mark::Link {
+                                    href: "https://x.y/?a=1&b=\"2\"".into(),
+                                },
+                                Mark::Italic,
+                            ],
+                        ),
+                        Node::HardBreak,
+                        text("two", vec![]),
+                        text(" words", vec![]),
+                    ],
+                },
+                Node::Block {
+                    kind: Block::OrderedList { start: 3 },
+                    children: vec![Node::Block {
+                        kind: Block::ListItem,
+                        children: vec![Node::Block {
+                            kind: Block::Paragraph,
+                            children: vec![text("item", vec![])],
+                        }],
+                    }],
+                },
+                Node::Block {
+                    kind: Block::CodeBlock {
+                        language: Some("rust".into()),
+                    },
+                    children: vec![text("let x = 1 < 2;", vec![])],
+                },
+                Node::HorizontalRule,
+                Node::Image {
+                    src: "/a.png".into(),
+                    alt: Some("an \"image\"".into()),
+                    title: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn html_is_escaped_and_uses_only_known_tags() {
+        assert_eq!(
+            html(&sample()),
+            "<h2>Intro</h2><p>Hello <strong>bold</strong> &amp; <a href=\"https://x.y/?a=1&amp;b=&quot;2&quot;\" \
+             rel=\"noopener noreferrer nofollow\"><em>&lt;linked&gt;</em></a><br>two words</p>\
+             <ol start=\"3\"><li><p>item</p></li></ol><pre><code class=\"language-rust\">let x = 1 &lt; 2;</code></pre>\
+             <hr><img src=\"/a.png\" alt=\"an &quot;image&quot;\">"
+        );
+    }
+
+    #[test]
+    fn json_has_the_tiptap_shape() {
+        let doc = prosemirror_json(&sample());
+        assert_eq!(doc["type"], "doc");
+        assert_eq!(
+            doc["content"][0],
+            json!({"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Intro"}]})
+        );
+        let para = &doc["content"][1]["content"];
+        assert_eq!(
+            para[1],
+            json!({"type": "text", "text": "bold", "marks": [{"type": "bold"}]})
+        );
+        assert_eq!(
+            para[3]["marks"][0],
+            json!({"type": "link", "attrs": {"href": "https://x.y/?a=1&b=\"2\""}})
+        );
+        assert_eq!(para[4], json!({"type": "hardBreak"}));
+        assert_eq!(
+            para[5],
+            json!({"type": "text", "text": "two words"}),
+            "adjacent runs merged"
+        );
+        assert_eq!(doc["content"][2]["attrs"], json!({"start": 3}));
+        assert_eq!(
+            doc["content"][5]["attrs"],
+            json!({"src": "/a.png", "alt": "an \"image\"", "title": null})
+        );
+    }
+
+    #[test]
+    fn plain_text_and_word_count() {
+        assert_eq!(
+            plain_text(&sample()),
+            "Intro\nHello bold & <linked>\ntwo words\nitem\nlet x = 1 < 2;"
+        );
+        assert_eq!(word_count(&sample()), 11);
+        assert_eq!(word_count(&Content::default()), 0);
+    }
+}
