@@ -9,6 +9,21 @@ use serde_json::{json, Map, Value};
 
 use crate::content::{Block, Content, Mark, Node};
 
+/// Everything a client needs about a draft or a post, as JSON.
+pub fn document_json(id: &str, content: &Content) -> Value {
+    json!({
+        "id": id,
+        "title": content.title,
+        "slug": content.meta.slug,
+        "excerpt": content.meta.excerpt,
+        "tags": content.meta.tags,
+        "html": html(content),
+        "json": prosemirror_json(content),
+        "text": plain_text(content),
+        "word_count": word_count(content),
+    })
+}
+
 /// Escapes text for use in HTML text and double- or single-quoted attribute values.
 pub fn escape(s: &str, out: &mut String) {
     for c in s.chars() {

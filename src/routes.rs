@@ -15,6 +15,8 @@ pub enum Route<'a> {
     Sync { doc: &'a str },
     /// `GET /api/docs/{doc}/state`: the document as one Yjs v1 update.
     DocState { doc: &'a str },
+    /// `GET /api/docs/{doc}`: the current draft, rendered.
+    Draft { doc: &'a str },
 }
 
 /// Why a request matches no [`Route`].
@@ -49,6 +51,7 @@ impl<'a> Route<'a> {
             // Method is checked by the upgrade itself (426 for anything but a WebSocket GET).
             ["sync", id] => Ok(Route::Sync { doc: doc(id)? }),
             ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
+            ["api", "docs", id] => get(Route::Draft { doc: doc(id)? }),
             _ => Err(RouteError::NotFound),
         }
     }

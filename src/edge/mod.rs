@@ -58,6 +58,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 "service": "folio",
                 "sync": "ws://<host>/sync/{doc}  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc))",
                 "state": "GET /api/docs/{doc}/state",
+                "draft": "GET /api/docs/{doc}",
             }),
         ),
         Route::Health => json_response(200, &json!({ "ok": true })),
@@ -78,7 +79,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .fetch_with_request(req)
                 .await
         }
-        Route::DocState { doc } => {
+        Route::DocState { doc } | Route::Draft { doc } => {
             env.durable_object(DOCUMENTS)?
                 .get_by_name(doc)?
                 .fetch_with_request(req)

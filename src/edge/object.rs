@@ -9,12 +9,13 @@
 use std::cell::RefCell;
 
 use worker::{
-    console_error, console_log, durable_object, DurableObject, Env, Method, Request, Response,
-    Result, Socket, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result,
+    Socket, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::error::{close, Error};
 use crate::room::{farewell, Conn, Room};
+use crate::routes::Route;
 
 use super::json_error;
 use super::sql::SqlStore;
@@ -134,6 +135,21 @@ impl DocumentObject {
     }
 }
 
+impl DocumentObject {
+    fn draft(&self, id: &str) -> Result<Response> {
+        let result = self.with_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            crate::content::extract(room.doc())
+        });
+        match result {
+            Ok(content) => super::json_response(200, &crate::render::document_json(id, &content)),
+            Err(e) => error_response(&e),
+        }
+    }
+}
+
 fn error_response(e: &Error) -> Result<Response> {
     let (status, code) = e.http_status();
     json_error(status, code, &e.to_string())
@@ -157,8 +173,11 @@ impl DurableObject for DocumentObject {
         if upgrade {
             return self.accept();
         }
-        if req.method() == Method::Get && req.path().ends_with("/state") {
-            return self.document_state();
+        let path = req.path();
+        match Route::parse(req.method().as_ref(), &path) {
+            Ok(Route::DocState { .. }) => return self.document_state(),
+            Ok(Route::Draft { doc }) => return self.draft(doc),
+            _ => {}
         }
         json_error(404, "not_found", "no such route on a document")
     }
