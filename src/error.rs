@@ -43,6 +43,11 @@ pub enum Error {
     InvalidDocId,
     /// The document has never been written.
     UnknownDocument,
+    /// A request parameter is invalid: 400 naming it.
+    BadParameter {
+        parameter: &'static str,
+        message: String,
+    },
 }
 
 impl From<StorageError> for Error {
@@ -74,6 +79,7 @@ impl fmt::Display for Error {
                 f.write_str("document id must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'")
             }
             Error::UnknownDocument => f.write_str("document not found"),
+            Error::BadParameter { message, .. } => f.write_str(message),
         }
     }
 }
@@ -105,7 +111,8 @@ impl Error {
             | Error::Storage(_)
             | Error::Internal(_)
             | Error::InvalidDocId
-            | Error::UnknownDocument => close::INTERNAL_ERROR,
+            | Error::UnknownDocument
+            | Error::BadParameter { .. } => close::INTERNAL_ERROR,
         }
     }
 
@@ -126,6 +133,7 @@ impl Error {
         match self {
             Error::InvalidDocId => (400, "invalid_document_id"),
             Error::UnknownDocument => (404, "document_not_found"),
+            Error::BadParameter { .. } => (400, "invalid_parameter"),
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => (413, "too_large"),
             Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
             Error::Corrupt(_) | Error::Storage(_) | Error::Internal(_) => (500, "internal"),

@@ -36,6 +36,7 @@ pub mod docid;
 pub mod error;
 pub mod limits;
 pub mod protocol;
+pub mod publish;
 pub mod render;
 pub mod room;
 pub mod routes;

@@ -17,6 +17,22 @@ pub enum Route<'a> {
     DocState { doc: &'a str },
     /// `GET /api/docs/{doc}`: the current draft, rendered.
     Draft { doc: &'a str },
+    /// `POST /api/docs/{doc}/publish`: publish the current draft as a new version.
+    Publish { doc: &'a str },
+    /// `POST /api/docs/{doc}/unpublish`: take the post off the reader API.
+    Unpublish { doc: &'a str },
+    /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
+    Versions { doc: &'a str },
+    /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
+    Posts,
+    /// `GET /api/posts/{slug}`: the latest published version of a post.
+    Post { slug: &'a str },
+    /// `GET /api/posts/{slug}/versions/{n}`: one published version.
+    PostVersion { slug: &'a str, version: u64 },
+    /// `GET /p/{slug}`: the public HTML page of a post.
+    Page { slug: &'a str },
+    /// `OPTIONS` on the reader API: a CORS preflight.
+    Preflight,
 }
 
 /// Why a request matches no [`Route`].
@@ -44,7 +60,31 @@ impl<'a> Route<'a> {
                 Err(RouteError::Method("GET"))
             }
         };
+        let post = |route: Route<'a>| {
+            if method == "POST" {
+                Ok(route)
+            } else {
+                Err(RouteError::Method("POST"))
+            }
+        };
         let doc = |id: &'a str| docid::validate(id).map_err(RouteError::Invalid);
+        let slug = |s: &'a str| {
+            if crate::publish::is_slug(s) && s.len() <= crate::publish::MAX_SLUG_LEN {
+                Ok(s)
+            } else {
+                Err(RouteError::Invalid(Error::BadParameter {
+                    parameter: "slug",
+                    message: "slug must be 1-96 characters of a-z, 0-9 and single '-'".into(),
+                }))
+            }
+        };
+        let reader = |route: Route<'a>| {
+            if method == "OPTIONS" {
+                Ok(Route::Preflight)
+            } else {
+                get(route)
+            }
+        };
         match segments.as_slice() {
             [""] => get(Route::Index),
             ["health"] => get(Route::Health),
@@ -52,6 +92,26 @@ impl<'a> Route<'a> {
             ["sync", id] => Ok(Route::Sync { doc: doc(id)? }),
             ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
             ["api", "docs", id] => get(Route::Draft { doc: doc(id)? }),
+            ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
+            ["api", "docs", id, "unpublish"] => post(Route::Unpublish { doc: doc(id)? }),
+            ["api", "docs", id, "versions"] => get(Route::Versions { doc: doc(id)? }),
+            ["api", "posts"] => reader(Route::Posts),
+            ["api", "posts", s] => reader(Route::Post { slug: slug(s)? }),
+            ["api", "posts", s, "versions", n] => {
+                let version = n
+                    .parse()
+                    .ok()
+                    .filter(|v| (1..1u64 << 53).contains(v))
+                    .ok_or(RouteError::Invalid(Error::BadParameter {
+                        parameter: "version",
+                        message: "version must be a positive whole number".into(),
+                    }))?;
+                reader(Route::PostVersion {
+                    slug: slug(s)?,
+                    version,
+                })
+            }
+            ["p", s] => get(Route::Page { slug: slug(s)? }),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -91,5 +151,19 @@ mod tests {
         );
         assert_eq!(Route::parse("GET", "/sync/a/b"), Err(RouteError::NotFound));
         assert_eq!(Route::parse("GET", "/nope"), Err(RouteError::NotFound));
+        assert_eq!(
+            Route::parse("GET", "/api/docs/d/publish"),
+            Err(RouteError::Method("POST"))
+        );
+        let bad_param = |p| {
+            matches!(
+                Route::parse("GET", p),
+                Err(RouteError::Invalid(Error::BadParameter { .. }))
+            )
+        };
+        assert!(bad_param("/api/posts/Not_A_Slug"));
+        assert!(bad_param("/api/posts/a/versions/0"));
+        assert!(bad_param("/api/posts/a/versions/x"));
+        assert!(bad_param("/p/-x"));
     }
 }

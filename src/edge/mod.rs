@@ -4,11 +4,14 @@
 //! JSON `{"error": {"code", "message"}}` with a precise status.
 
 mod object;
+mod publisher;
+mod reader;
 mod sql;
 
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response, Result};
 
+use crate::error as folio_error;
 use crate::routes::{Route, RouteError};
 
 // The durable_object macro exports the class to JavaScript; re-exported for docs.
@@ -29,6 +32,16 @@ pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Result<Respo
     )
 }
 
+/// The JSON error for a core error; a bad parameter is named.
+pub(crate) fn error_json(e: &folio_error::Error) -> Result<Response> {
+    let (status, code) = e.http_status();
+    let mut body = json!({ "error": { "code": code, "message": e.to_string() } });
+    if let folio_error::Error::BadParameter { parameter, .. } = e {
+        body["error"]["parameter"] = json!(parameter);
+    }
+    json_response(status, &body)
+}
+
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
@@ -40,10 +53,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method().to_string();
     let route = match Route::parse(&method, &path) {
         Ok(route) => route,
-        Err(RouteError::Invalid(e)) => {
-            let (status, code) = e.http_status();
-            return json_error(status, code, &e.to_string());
-        }
+        Err(RouteError::Invalid(e)) => return reader::cors(error_json(&e)?),
         Err(RouteError::Method(allowed)) => {
             let response = json_error(405, "method_not_allowed", &format!("use {allowed}"))?;
             response.headers().set("Allow", allowed)?;
@@ -79,7 +89,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .fetch_with_request(req)
                 .await
         }
-        Route::DocState { doc } | Route::Draft { doc } => {
+        Route::Versions { doc } => reader::doc_versions(&env, doc).await,
+        Route::Posts => reader::list(&env, &req).await,
+        Route::Post { slug } => reader::post(&env, &req, slug).await,
+        Route::PostVersion { slug, version } => reader::post_version(&env, slug, version).await,
+        Route::Page { slug } => reader::page(&env, slug).await,
+        Route::Preflight => reader::preflight(),
+        Route::DocState { doc }
+        | Route::Draft { doc }
+        | Route::Publish { doc }
+        | Route::Unpublish { doc } => {
             env.durable_object(DOCUMENTS)?
                 .get_by_name(doc)?
                 .fetch_with_request(req)

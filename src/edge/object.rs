@@ -14,8 +14,11 @@ use worker::{
 };
 
 use crate::error::{close, Error};
+use crate::publish::{iso8601, render_for_publish, slug_for, Post};
 use crate::room::{farewell, Conn, Room};
 use crate::routes::Route;
+
+use super::publisher::{self, read_local, write_local, FlushError, Local};
 
 use super::json_error;
 use super::sql::SqlStore;
@@ -23,7 +26,10 @@ use super::sql::SqlStore;
 #[durable_object]
 pub struct DocumentObject {
     state: State,
+    env: Env,
     room: RefCell<Option<Room<SqlStore>>>,
+    /// One publish or unpublish at a time (held across D1/KV awaits; edits keep flowing).
+    publish_lock: futures_util::lock::Mutex<()>,
 }
 
 fn conn_of(ws: &WebSocket) -> Conn {
@@ -150,18 +156,189 @@ impl DocumentObject {
     }
 }
 
+/// D1 and KV bindings (wrangler.toml).
+const DB: &str = "DB";
+const POSTS: &str = "POSTS";
+
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+fn unavailable(what: &str, detail: &str) -> Result<Response> {
+    console_error!("{what}: {detail}");
+    json_error(503, "unavailable", &format!("{what}; try again"))
+}
+
+fn published_json(local: &Local, created: bool) -> serde_json::Value {
+    serde_json::json!({
+        "version": local.version,
+        "slug": local.slug,
+        "status": if local.published { "published" } else { "unpublished" },
+        "published_at": iso8601(local.published_at),
+        "created": created,
+    })
+}
+
+impl DocumentObject {
+    /// Writes KV if due, and sets the alarm for whatever is left pending.
+    async fn sync_kv(
+        &self,
+        db: &worker::D1Database,
+        kv: &worker::kv::KvStore,
+        fresh: Option<&Post>,
+    ) {
+        let now = now_ms();
+        let next = match publisher::sync_kv(&self.state.storage().sql(), db, kv, now, fresh).await {
+            Ok(next) => next,
+            Err(e) => {
+                console_error!("KV sync: {e}");
+                Some(now + publisher::KV_RETRY_MS)
+            }
+        };
+        if let Some(at) = next {
+            if let Err(e) = self.state.storage().set_alarm((at - now).max(0)).await {
+                console_error!("setting the alarm failed: {e}");
+            }
+        }
+    }
+
+    async fn publish(&self, id: &str) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let content = match self.with_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            crate::content::extract(room.doc())
+        }) {
+            Ok(content) => content,
+            Err(e) => return error_response(&e),
+        };
+        let Some(slug) = slug_for(&content) else {
+            return json_error(
+                400,
+                "slug_required",
+                "give the document a title or a slug first",
+            );
+        };
+        let rendered = render_for_publish(&content, slug);
+        let sql = self.state.storage().sql();
+        let local = match read_local(&sql) {
+            Ok(local) => local,
+            Err(e) => return unavailable("reading the publish record failed", &e),
+        };
+        if let Some(l) = local
+            .as_ref()
+            .filter(|l| l.published && l.content_hash == rendered.content_hash)
+        {
+            return super::json_response(200, &published_json(l, false));
+        }
+        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
+        match publisher::slug_owner(&db, &rendered.slug).await {
+            Ok(Some(owner)) if owner != id => {
+                return json_error(
+                    409,
+                    "slug_taken",
+                    &format!("slug '{}' belongs to another document", rendered.slug),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return unavailable("D1 is unavailable", &e),
+        }
+        let now = now_ms();
+        let (version, published_at, first) = match &local {
+            // Same content as the latest version (republishing after unpublish): same version.
+            Some(l) if l.content_hash == rendered.content_hash => {
+                (l.version, l.published_at, l.first_published_at)
+            }
+            Some(l) => (l.version + 1, now, l.first_published_at),
+            None => (1, now, now),
+        };
+        let post = Post::new(id, version, rendered, published_at, first);
+        let record = Local {
+            doc_id: id.to_string(),
+            version,
+            content_hash: post.content_hash.clone(),
+            slug: post.slug.clone(),
+            published: true,
+            published_at,
+            first_published_at: first,
+            kv_slug: local
+                .as_ref()
+                .map(|l| l.kv_slug.clone())
+                .unwrap_or_default(),
+            kv_written_at: local.as_ref().map_or(0, |l| l.kv_written_at),
+            kv_pending: true,
+        };
+        if let Err(e) = write_local(&sql, Some(&record)) {
+            return unavailable("saving the publish record failed", &e);
+        }
+        if let Err(e) = publisher::flush_publish(&db, &post).await {
+            let _ = write_local(&sql, local.as_ref()); // a version exists everywhere or nowhere
+            return match e {
+                FlushError::SlugTaken => json_error(
+                    409,
+                    "slug_taken",
+                    &format!("slug '{}' belongs to another document", post.slug),
+                ),
+                FlushError::Unavailable(e) => unavailable("D1 is unavailable", &e),
+            };
+        }
+        self.sync_kv(&db, &kv, Some(&post)).await;
+        super::json_response(
+            200,
+            &published_json(&record, local.is_none_or(|l| l.version != version)),
+        )
+    }
+
+    async fn unpublish(&self, id: &str) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let sql = self.state.storage().sql();
+        let local = match read_local(&sql) {
+            Ok(Some(local)) => local,
+            Ok(None) => {
+                return json_error(409, "not_published", "this document was never published")
+            }
+            Err(e) => return unavailable("reading the publish record failed", &e),
+        };
+        if !local.published {
+            return super::json_response(200, &published_json(&local, false));
+        }
+        let record = Local {
+            published: false,
+            kv_pending: true,
+            ..local.clone()
+        };
+        if let Err(e) = write_local(&sql, Some(&record)) {
+            return unavailable("saving the publish record failed", &e);
+        }
+        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
+        if let Err(e) = publisher::flush_unpublish(&db, id).await {
+            let _ = write_local(&sql, Some(&local));
+            let detail = match e {
+                FlushError::SlugTaken => "constraint".to_string(),
+                FlushError::Unavailable(e) => e,
+            };
+            return unavailable("D1 is unavailable", &detail);
+        }
+        self.sync_kv(&db, &kv, None).await;
+        super::json_response(200, &published_json(&record, false))
+    }
+}
+
 fn error_response(e: &Error) -> Result<Response> {
     let (status, code) = e.http_status();
     json_error(status, code, &e.to_string())
 }
 
 impl DurableObject for DocumentObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         // Once per start or wake from hibernation: operators (and tests) see object lifetimes.
         console_log!("document object constructed");
         Self {
             state,
+            env,
             room: RefCell::new(None),
+            publish_lock: futures_util::lock::Mutex::new(()),
         }
     }
 
@@ -177,6 +354,8 @@ impl DurableObject for DocumentObject {
         match Route::parse(req.method().as_ref(), &path) {
             Ok(Route::DocState { .. }) => return self.document_state(),
             Ok(Route::Draft { doc }) => return self.draft(doc),
+            Ok(Route::Publish { doc }) => return self.publish(doc).await,
+            Ok(Route::Unpublish { doc }) => return self.unpublish(doc).await,
             _ => {}
         }
         json_error(404, "not_found", "no such route on a document")
@@ -241,9 +420,11 @@ impl DurableObject for DocumentObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        // No alarms are set yet (scheduling arrives with publishing); one that fires anyway
-        // has nothing to do.
-        Response::ok("no scheduled work")
+        // Pending KV writes (coalesced or failed) of the latest published version.
+        let _guard = self.publish_lock.lock().await;
+        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
+        self.sync_kv(&db, &kv, None).await;
+        Response::ok("done")
     }
 
     async fn connect(&self, mut socket: Socket) -> Result<()> {

@@ -1,0 +1,415 @@
+//! Publishing rules, pure: slugs, change detection, the published post record, the reader
+//! API's parameters, and the public page.
+//!
+//! # Rules
+//! - A version is the rendered content of a document at a publish. Version numbers only grow,
+//!   per document; publishing content whose hash equals the latest version's returns that
+//!   version instead of creating one.
+//! - A slug is `[a-z0-9-]{1,96}`; an author's slug is normalised with [`slugify`], an empty
+//!   one is derived from the title. A slug belongs to one document.
+//! - Each version is immutable, so its ETag is strong and never reused: `"{doc}.{version}"`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::content::Content;
+use crate::render::{self, escape};
+
+/// Longest slug (characters).
+pub const MAX_SLUG_LEN: usize = 96;
+/// Posts per page of `GET /api/posts`: default and maximum.
+pub const DEFAULT_PAGE: u32 = 20;
+pub const MAX_PAGE: u32 = 100;
+
+/// The public page's Content-Security-Policy: no script at all, no plugins, no framing, no
+/// form posts, images from anywhere over https; the page's own inline style.
+pub const PAGE_CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Cache policy of published content: short in browsers, longer at the edge, revalidated by
+/// ETag. A new version is visible everywhere within a minute.
+pub const POST_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
+
+/// Lower-case ASCII letters and digits, every other run of characters one `-`, trimmed, at
+/// most [`MAX_SLUG_LEN`] characters. Letters with accents lose them where ASCII has them.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        let c = fold(c);
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= MAX_SLUG_LEN {
+            break;
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+fn fold(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        other => other,
+    }
+}
+
+/// Whether `slug` is already in canonical form.
+pub fn is_slug(slug: &str) -> bool {
+    !slug.is_empty() && slugify(slug) == slug
+}
+
+/// The slug a document publishes under: its `meta.slug` normalised, else its title's.
+/// `None` when both are empty.
+pub fn slug_for(content: &Content) -> Option<String> {
+    [content.meta.slug.as_str(), content.title.as_str()]
+        .into_iter()
+        .map(slugify)
+        .find(|s| !s.is_empty())
+}
+
+/// A published version: everything readers get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    pub doc_id: String,
+    pub version: u64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub tags: Vec<String>,
+    pub html: String,
+    pub json: Value,
+    pub text: String,
+    pub word_count: u64,
+    /// Hex SHA-256 of what readers see (slug, title, excerpt, tags, HTML).
+    pub content_hash: String,
+    /// When this version was published (ms since the epoch).
+    pub published_at: i64,
+    /// When the document was first published (ms since the epoch).
+    pub first_published_at: i64,
+}
+
+/// The rendering of `content` under `slug`, with its content hash.
+pub struct Rendered {
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub tags: Vec<String>,
+    pub html: String,
+    pub json: Value,
+    pub text: String,
+    pub word_count: u64,
+    pub content_hash: String,
+}
+
+/// Renders `content` for publishing under `slug`.
+pub fn render_for_publish(content: &Content, slug: String) -> Rendered {
+    let html = render::html(content);
+    let mut hasher = Sha256::new();
+    for part in [
+        slug.as_str(),
+        &content.title,
+        &content.meta.excerpt,
+        &content.meta.tags.join("\u{1f}"),
+        &html,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let content_hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Rendered {
+        slug,
+        title: content.title.clone(),
+        excerpt: content.meta.excerpt.clone(),
+        tags: content.meta.tags.clone(),
+        json: render::prosemirror_json(content),
+        text: render::plain_text(content),
+        word_count: render::word_count(content) as u64,
+        html,
+        content_hash,
+    }
+}
+
+impl Post {
+    /// Version `version` of document `doc_id`, published at `now`.
+    pub fn new(doc_id: &str, version: u64, r: Rendered, now: i64, first_published_at: i64) -> Post {
+        Post {
+            doc_id: doc_id.to_string(),
+            version,
+            slug: r.slug,
+            title: r.title,
+            excerpt: r.excerpt,
+            tags: r.tags,
+            html: r.html,
+            json: r.json,
+            text: r.text,
+            word_count: r.word_count,
+            content_hash: r.content_hash,
+            published_at: now,
+            first_published_at,
+        }
+    }
+
+    /// The strong ETag of this version.
+    pub fn etag(&self) -> String {
+        etag(&self.doc_id, self.version)
+    }
+
+    /// The reader API's JSON for this post.
+    pub fn reader_json(&self) -> Value {
+        serde_json::json!({
+            "slug": self.slug,
+            "title": self.title,
+            "excerpt": self.excerpt,
+            "tags": self.tags,
+            "html": self.html,
+            "json": self.json,
+            "version": self.version,
+            "published_at": iso8601(self.first_published_at),
+            "updated_at": iso8601(self.published_at),
+        })
+    }
+}
+
+/// The strong ETag of version `version` of `doc_id`.
+pub fn etag(doc_id: &str, version: u64) -> String {
+    format!("\"{doc_id}.{version}\"")
+}
+
+/// Whether an `If-None-Match` header value matches `etag` (a list, or `*`; weak or strong).
+pub fn if_none_match(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
+pub fn iso8601(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A bad reader-API parameter: answered with 400 naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadParameter {
+    pub parameter: &'static str,
+    pub message: String,
+}
+
+/// Parsed `GET /api/posts` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub tag: Option<String>,
+    pub limit: u32,
+    /// Continue after this (first_published_at, doc_id).
+    pub after: Option<(i64, String)>,
+}
+
+/// Parses the query pairs of `GET /api/posts`.
+///
+/// # Errors
+/// [`BadParameter`] naming `tag`, `limit` or `cursor`.
+pub fn list_query<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<ListQuery, BadParameter> {
+    let mut q = ListQuery {
+        tag: None,
+        limit: DEFAULT_PAGE,
+        after: None,
+    };
+    for (key, value) in pairs {
+        match key {
+            "tag" => {
+                let tag = value.trim();
+                if tag.is_empty() || tag.chars().count() > crate::content::MAX_TAG_LEN {
+                    return Err(BadParameter {
+                        parameter: "tag",
+                        message: "tag must be 1-64 characters".into(),
+                    });
+                }
+                q.tag = Some(tag.to_string());
+            }
+            "limit" => {
+                q.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or(BadParameter {
+                        parameter: "limit",
+                        message: format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+                    })?;
+            }
+            "cursor" => q.after = Some(parse_cursor(value)?),
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+/// The cursor continuing after a post: `{first_published_at}.{doc_id}`.
+pub fn cursor(first_published_at: i64, doc_id: &str) -> String {
+    format!("{first_published_at}.{doc_id}")
+}
+
+fn parse_cursor(value: &str) -> Result<(i64, String), BadParameter> {
+    let bad = || BadParameter {
+        parameter: "cursor",
+        message: "cursor is not one this API gave".into(),
+    };
+    let (time, doc) = value.split_once('.').ok_or_else(bad)?;
+    let time: i64 = time.parse().map_err(|_| bad())?;
+    crate::docid::validate(doc).map_err(|_| bad())?;
+    Ok((time, doc.to_string()))
+}
+
+/// The public HTML page of a post.
+pub fn page_html(post: &Post) -> String {
+    let mut title = String::new();
+    escape(&post.title, &mut title);
+    let mut excerpt = String::new();
+    escape(&post.excerpt, &mut excerpt);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"description\" content=\"{excerpt}\"><title>{title}</title>\
+         <style>body{{max-width:42rem;margin:2rem auto;padding:0 1rem;font:1.1rem/1.6 system-ui,sans-serif;color:#222}}\
+         img{{max-width:100%}}pre{{overflow:auto;background:#f4f4f4;padding:.75rem}}</style></head>\
+         <body><article><h1>{title}</h1>{}</article></body></html>\n",
+        post.html
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Meta;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Hello, World!"), "hello-world");
+        assert_eq!(
+            slugify("  Crème brûlée -- déjà vu  "),
+            "creme-brulee-deja-vu"
+        );
+        assert_eq!(slugify("日本語"), "");
+        assert_eq!(slugify(&"a".repeat(200)).len(), MAX_SLUG_LEN);
+        assert!(is_slug("a-b-1") && !is_slug("A b") && !is_slug("") && !is_slug("-a"));
+        let mut c = Content {
+            title: "My Post".into(),
+            ..Default::default()
+        };
+        assert_eq!(slug_for(&c).as_deref(), Some("my-post"));
+        c.meta = Meta {
+            slug: "Custom Slug".into(),
+            ..Default::default()
+        };
+        assert_eq!(slug_for(&c).as_deref(), Some("custom-slug"));
+        assert_eq!(slug_for(&Content::default()), None);
+    }
+
+    #[test]
+    fn equal_content_hashes_equal_and_any_visible_change_differs() {
+        let base = Content {
+            title: "T".into(),
+            ..Default::default()
+        };
+        let h = |c: &Content, slug: &str| render_for_publish(c, slug.into()).content_hash;
+        assert_eq!(h(&base, "t"), h(&base.clone(), "t"));
+        assert_ne!(h(&base, "t"), h(&base, "u"));
+        let mut tagged = base.clone();
+        tagged.meta.tags = vec!["x".into()];
+        assert_ne!(h(&base, "t"), h(&tagged, "t"));
+        assert_eq!(h(&base, "t").len(), 64);
+    }
+
+    #[test]
+    fn etags_and_if_none_match() {
+        let tag = etag("doc", 3);
+        assert_eq!(tag, "\"doc.3\"");
+        assert!(if_none_match("\"doc.3\"", &tag));
+        assert!(if_none_match("\"x\", W/\"doc.3\"", &tag));
+        assert!(if_none_match("*", &tag));
+        assert!(!if_none_match("\"doc.2\"", &tag));
+    }
+
+    #[test]
+    fn iso8601_matches_known_instants() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso8601(1_795_328_956_417), "2026-11-22T06:29:16.417Z");
+    }
+
+    #[test]
+    fn list_parameters_are_checked_and_named() {
+        let q = list_query([("tag", "rust"), ("limit", "5")]).unwrap();
+        assert_eq!(
+            (q.tag.as_deref(), q.limit, q.after),
+            (Some("rust"), 5, None)
+        );
+        assert_eq!(list_query([]).unwrap().limit, DEFAULT_PAGE);
+        for (k, v) in [
+            ("limit", "0"),
+            ("limit", "101"),
+            ("limit", "x"),
+            ("cursor", "nope"),
+            ("cursor", "1.a/b"),
+            ("tag", ""),
+        ] {
+            let err = list_query([(k, v)]).unwrap_err();
+            assert_eq!(err.parameter, k, "{k}={v}");
+        }
+        let c = cursor(42, "doc-1");
+        assert_eq!(
+            list_query([("cursor", c.as_str())]).unwrap().after,
+            Some((42, "doc-1".into()))
+        );
+    }
+
+    #[test]
+    fn the_page_escapes_its_title_and_excerpt() {
+        let r = render_for_publish(
+            &Content {
+                title: "<script>x</script>".into(),
+                ..Default::default()
+            },
+            "s".into(),
+        );
+        let mut post = Post::new("d", 1, r, 0, 0);
+        post.excerpt = "\"><script>".into();
+        let page = page_html(&post);
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
+    }
+}
