@@ -221,6 +221,149 @@ pub fn iso8601(ms: i64) -> String {
     )
 }
 
+/// Parses an RFC 3339 date-time (`2026-11-22T10:00:00Z`, `...T10:00:00.5+01:00`) into
+/// milliseconds since the epoch. Leap seconds are not accepted.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let digits = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    let sep = |at: usize, c: &[u8]| b.get(at).is_some_and(|x| c.contains(x));
+    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let max_day = *month_days.get(usize::try_from(month - 1).ok()?)?;
+    if !(1..=max_day).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut at = 19;
+    let mut millis = 0;
+    if sep(at, b".") {
+        at += 1;
+        let start = at;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            if at - start < 3 {
+                millis = millis * 10 + i64::from(b[at] - b'0');
+            }
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+        for _ in (at - start)..3 {
+            millis *= 10;
+        }
+    }
+    let offset_min = match b.get(at..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), ..] if b.len() == at + 6 && sep(at + 3, b":") => {
+            let (h, m) = (digits(at + 1, 2)?, digits(at + 4, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'+' {
+                h * 60 + m
+            } else {
+                -(h * 60 + m)
+            }
+        }
+        _ => return None,
+    };
+    // Days since the epoch from the civil date (inverse of `iso8601`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    Some(secs * 1000 + millis)
+}
+
+/// What a schedule entry does when it comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Publish,
+    Unpublish,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "publish" => Some(Action::Publish),
+            "unpublish" => Some(Action::Unpublish),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Publish => "publish",
+            Action::Unpublish => "unpublish",
+        }
+    }
+}
+
+/// A `POST /api/docs/{id}/schedule` body.
+#[derive(Debug, Deserialize)]
+pub struct ScheduleRequest {
+    pub action: String,
+    pub at: String,
+}
+
+/// Checks a schedule request against the clock.
+///
+/// # Errors
+/// [`BadParameter`] naming `action` or `at` (not RFC 3339, or not in the future).
+pub fn schedule_request(req: &ScheduleRequest, now: i64) -> Result<(Action, i64), BadParameter> {
+    let action = Action::parse(&req.action).ok_or(BadParameter {
+        parameter: "action",
+        message: "action must be \"publish\" or \"unpublish\"".into(),
+    })?;
+    let at = parse_rfc3339(&req.at).ok_or(BadParameter {
+        parameter: "at",
+        message: "at must be an RFC 3339 date-time, e.g. 2030-01-31T09:00:00Z".into(),
+    })?;
+    if at <= now {
+        return Err(BadParameter {
+            parameter: "at",
+            message: "at must be in the future".into(),
+        });
+    }
+    Ok((action, at))
+}
+
+/// When the object's single alarm should fire: the earliest of its schedule entries and a
+/// pending KV write.
+pub fn next_alarm(earliest_entry: Option<i64>, kv_pending: Option<i64>) -> Option<i64> {
+    match (earliest_entry, kv_pending) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// A bad reader-API parameter: answered with 400 naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadParameter {
@@ -369,6 +512,80 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601(1_795_328_956_417), "2026-11-22T06:29:16.417Z");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_and_refuses_nonsense() {
+        for ms in [0, 951_782_400_000, 1_795_328_956_417, 4_102_444_800_000] {
+            assert_eq!(parse_rfc3339(&iso8601(ms)), Some(ms), "{}", iso8601(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-22T10:00:00+01:00"),
+            parse_rfc3339("2026-11-22T09:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T09:00:00.5Z"),
+            parse_rfc3339("2026-11-22T09:00:00Z").map(|t| t + 500)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22t09:00:00.123456z"),
+            parse_rfc3339("2026-11-22T09:00:00.123Z")
+        );
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-11-22T09:00:00",
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T24:00:00Z",
+            "2026-11-22T09:00:00+1:00",
+            "2026-11-22T09:00:00.Z",
+            "tomorrow",
+            "2026-11-22T09:00:00Zjunk",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn schedule_requests_are_checked_against_the_clock() {
+        let now = parse_rfc3339("2026-11-22T09:00:00Z").unwrap();
+        let req = |action: &str, at: &str| ScheduleRequest {
+            action: action.into(),
+            at: at.into(),
+        };
+        assert_eq!(
+            schedule_request(&req("publish", "2026-11-22T09:00:01Z"), now),
+            Ok((Action::Publish, now + 1000))
+        );
+        assert_eq!(
+            schedule_request(&req("unpublish", "2026-11-22T08:00:00Z"), now)
+                .unwrap_err()
+                .parameter,
+            "at"
+        );
+        assert_eq!(
+            schedule_request(&req("publish", "2026-11-22T09:00:00Z"), now)
+                .unwrap_err()
+                .parameter,
+            "at"
+        );
+        assert_eq!(
+            schedule_request(&req("delete", "2030-01-01T00:00:00Z"), now)
+                .unwrap_err()
+                .parameter,
+            "action"
+        );
+        assert_eq!(
+            schedule_request(&req("publish", "soon"), now)
+                .unwrap_err()
+                .parameter,
+            "at"
+        );
+        assert_eq!(next_alarm(Some(5), Some(3)), Some(3));
+        assert_eq!(next_alarm(None, Some(3)), Some(3));
+        assert_eq!(next_alarm(Some(5), None), Some(5));
+        assert_eq!(next_alarm(None, None), None);
     }
 
     #[test]

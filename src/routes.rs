@@ -21,6 +21,12 @@ pub enum Route<'a> {
     Publish { doc: &'a str },
     /// `POST /api/docs/{doc}/unpublish`: take the post off the reader API.
     Unpublish { doc: &'a str },
+    /// `GET /api/docs/{doc}/schedule`: pending scheduled actions.
+    Schedule { doc: &'a str },
+    /// `POST /api/docs/{doc}/schedule`: schedule a publish or unpublish.
+    ScheduleAdd { doc: &'a str },
+    /// `DELETE /api/docs/{doc}/schedule/{entry}`: cancel a scheduled action.
+    ScheduleCancel { doc: &'a str, entry: u64 },
     /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
     Versions { doc: &'a str },
     /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
@@ -95,6 +101,27 @@ impl<'a> Route<'a> {
             ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
             ["api", "docs", id, "unpublish"] => post(Route::Unpublish { doc: doc(id)? }),
             ["api", "docs", id, "versions"] => get(Route::Versions { doc: doc(id)? }),
+            ["api", "docs", id, "schedule"] => match method {
+                "GET" => Ok(Route::Schedule { doc: doc(id)? }),
+                "POST" => Ok(Route::ScheduleAdd { doc: doc(id)? }),
+                _ => Err(RouteError::Method("GET, POST")),
+            },
+            ["api", "docs", id, "schedule", entry] => {
+                let entry = entry.parse().map_err(|_| {
+                    RouteError::Invalid(Error::BadParameter {
+                        parameter: "entry",
+                        message: "entry must be an id from the schedule".into(),
+                    })
+                })?;
+                if method == "DELETE" {
+                    Ok(Route::ScheduleCancel {
+                        doc: doc(id)?,
+                        entry,
+                    })
+                } else {
+                    Err(RouteError::Method("DELETE"))
+                }
+            }
             ["api", "posts"] => reader(Route::Posts),
             ["api", "posts", s] => reader(Route::Post { slug: slug(s)? }),
             ["api", "posts", s, "versions", n] => {

@@ -98,7 +98,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Route::DocState { doc }
         | Route::Draft { doc }
         | Route::Publish { doc }
-        | Route::Unpublish { doc } => {
+        | Route::Unpublish { doc }
+        | Route::Schedule { doc }
+        | Route::ScheduleAdd { doc }
+        | Route::ScheduleCancel { doc, .. } => {
             env.durable_object(DOCUMENTS)?
                 .get_by_name(doc)?
                 .fetch_with_request(req)

@@ -14,11 +14,14 @@ use worker::{
 };
 
 use crate::error::{close, Error};
-use crate::publish::{iso8601, render_for_publish, slug_for, Post};
+use crate::publish::{
+    iso8601, next_alarm, render_for_publish, schedule_request, slug_for, Action, Post,
+    ScheduleRequest,
+};
 use crate::room::{farewell, Conn, Room};
 use crate::routes::Route;
 
-use super::publisher::{self, read_local, write_local, FlushError, Local};
+use super::publisher::{self, read_local, write_local, Entry, FlushError, Local};
 
 use super::json_error;
 use super::sql::SqlStore;
@@ -164,11 +167,6 @@ fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
-fn unavailable(what: &str, detail: &str) -> Result<Response> {
-    console_error!("{what}: {detail}");
-    json_error(503, "unavailable", &format!("{what}; try again"))
-}
-
 fn published_json(local: &Local, created: bool) -> serde_json::Value {
     serde_json::json!({
         "version": local.version,
@@ -179,70 +177,129 @@ fn published_json(local: &Local, created: bool) -> serde_json::Value {
     })
 }
 
+/// Why a publish or unpublish did not happen.
+struct Failure {
+    status: u16,
+    code: &'static str,
+    message: String,
+    /// Trying again later cannot help (a scheduled entry is then dropped, not retried).
+    permanent: bool,
+}
+
+impl Failure {
+    fn permanent(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            code,
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    fn unavailable(what: &str, detail: impl std::fmt::Display) -> Self {
+        console_error!("{what}: {detail}");
+        Failure {
+            status: 503,
+            code: "unavailable",
+            message: format!("{what}; try again"),
+            permanent: false,
+        }
+    }
+
+    fn response(&self) -> Result<Response> {
+        json_error(self.status, self.code, &self.message)
+    }
+}
+
+fn slug_taken(slug: &str) -> Failure {
+    Failure::permanent(
+        409,
+        "slug_taken",
+        format!("slug '{slug}' belongs to another document"),
+    )
+}
+
+fn entry_json(e: &Entry) -> serde_json::Value {
+    serde_json::json!({ "id": e.id, "action": e.action.as_str(), "at": iso8601(e.at) })
+}
+
 impl DocumentObject {
-    /// Writes KV if due, and sets the alarm for whatever is left pending.
-    async fn sync_kv(
-        &self,
-        db: &worker::D1Database,
-        kv: &worker::kv::KvStore,
-        fresh: Option<&Post>,
-    ) {
+    /// Writes KV if due, then sets the single alarm to the earliest of the schedule and any
+    /// pending KV write (or clears it).
+    async fn rearm(&self, db: &worker::D1Database, kv: &worker::kv::KvStore, fresh: Option<&Post>) {
         let now = now_ms();
-        let next = match publisher::sync_kv(&self.state.storage().sql(), db, kv, now, fresh).await {
+        let sql = self.state.storage().sql();
+        let kv_next = match publisher::sync_kv(&sql, db, kv, now, fresh).await {
             Ok(next) => next,
             Err(e) => {
                 console_error!("KV sync: {e}");
                 Some(now + publisher::KV_RETRY_MS)
             }
         };
-        if let Some(at) = next {
-            if let Err(e) = self.state.storage().set_alarm((at - now).max(0)).await {
-                console_error!("setting the alarm failed: {e}");
+        let earliest = match publisher::schedule(&sql) {
+            Ok(entries) => entries.first().map(|e| e.at),
+            Err(e) => {
+                console_error!("reading the schedule: {e}");
+                Some(now + publisher::KV_RETRY_MS)
             }
+        };
+        let storage = self.state.storage();
+        let result = match next_alarm(earliest, kv_next) {
+            Some(at) => storage.set_alarm((at - now).max(0)).await,
+            None => storage.delete_alarm().await,
+        };
+        if let Err(e) = result {
+            console_error!("setting the alarm failed: {e}");
         }
     }
 
-    async fn publish(&self, id: &str) -> Result<Response> {
-        let _guard = self.publish_lock.lock().await;
-        let content = match self.with_room(|room| {
-            if room.is_empty() {
-                return Err(Error::UnknownDocument);
-            }
-            crate::content::extract(room.doc())
-        }) {
-            Ok(content) => content,
-            Err(e) => return error_response(&e),
-        };
-        let Some(slug) = slug_for(&content) else {
-            return json_error(
+    fn bindings(&self) -> Result<(worker::D1Database, worker::kv::KvStore), Failure> {
+        match (self.env.d1(DB), self.env.kv(POSTS)) {
+            (Ok(db), Ok(kv)) => Ok((db, kv)),
+            (Err(e), _) | (_, Err(e)) => Err(Failure::unavailable("D1/KV bindings missing", e)),
+        }
+    }
+
+    /// Publishes the current draft. The caller holds the publish lock.
+    async fn publish_now(&self, id: &str) -> Result<(Local, bool), Failure> {
+        let content = self
+            .with_room(|room| {
+                if room.is_empty() {
+                    return Err(Error::UnknownDocument);
+                }
+                crate::content::extract(room.doc())
+            })
+            .map_err(|e| {
+                let (status, code) = e.http_status();
+                Failure {
+                    status,
+                    code,
+                    message: e.to_string(),
+                    permanent: status < 500,
+                }
+            })?;
+        let slug = slug_for(&content).ok_or_else(|| {
+            Failure::permanent(
                 400,
                 "slug_required",
                 "give the document a title or a slug first",
-            );
-        };
+            )
+        })?;
         let rendered = render_for_publish(&content, slug);
         let sql = self.state.storage().sql();
-        let local = match read_local(&sql) {
-            Ok(local) => local,
-            Err(e) => return unavailable("reading the publish record failed", &e),
-        };
+        let local = read_local(&sql)
+            .map_err(|e| Failure::unavailable("reading the publish record failed", e))?;
         if let Some(l) = local
             .as_ref()
             .filter(|l| l.published && l.content_hash == rendered.content_hash)
         {
-            return super::json_response(200, &published_json(l, false));
+            return Ok((l.clone(), false));
         }
-        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
+        let (db, kv) = self.bindings()?;
         match publisher::slug_owner(&db, &rendered.slug).await {
-            Ok(Some(owner)) if owner != id => {
-                return json_error(
-                    409,
-                    "slug_taken",
-                    &format!("slug '{}' belongs to another document", rendered.slug),
-                );
-            }
+            Ok(Some(owner)) if owner != id => return Err(slug_taken(&rendered.slug)),
             Ok(_) => {}
-            Err(e) => return unavailable("D1 is unavailable", &e),
+            Err(e) => return Err(Failure::unavailable("D1 is unavailable", e)),
         }
         let now = now_ms();
         let (version, published_at, first) = match &local {
@@ -269,59 +326,171 @@ impl DocumentObject {
             kv_written_at: local.as_ref().map_or(0, |l| l.kv_written_at),
             kv_pending: true,
         };
-        if let Err(e) = write_local(&sql, Some(&record)) {
-            return unavailable("saving the publish record failed", &e);
-        }
+        write_local(&sql, Some(&record))
+            .map_err(|e| Failure::unavailable("saving the publish record failed", e))?;
         if let Err(e) = publisher::flush_publish(&db, &post).await {
             let _ = write_local(&sql, local.as_ref()); // a version exists everywhere or nowhere
-            return match e {
-                FlushError::SlugTaken => json_error(
-                    409,
-                    "slug_taken",
-                    &format!("slug '{}' belongs to another document", post.slug),
-                ),
-                FlushError::Unavailable(e) => unavailable("D1 is unavailable", &e),
-            };
+            return Err(match e {
+                FlushError::SlugTaken => slug_taken(&post.slug),
+                FlushError::Unavailable(e) => Failure::unavailable("D1 is unavailable", e),
+            });
         }
-        self.sync_kv(&db, &kv, Some(&post)).await;
-        super::json_response(
-            200,
-            &published_json(&record, local.is_none_or(|l| l.version != version)),
-        )
+        self.rearm(&db, &kv, Some(&post)).await;
+        let created = local.is_none_or(|l| l.version != version);
+        Ok((record, created))
     }
 
-    async fn unpublish(&self, id: &str) -> Result<Response> {
-        let _guard = self.publish_lock.lock().await;
+    /// Takes the post off the reader API. The caller holds the publish lock.
+    async fn unpublish_now(&self, id: &str) -> Result<Local, Failure> {
         let sql = self.state.storage().sql();
-        let local = match read_local(&sql) {
-            Ok(Some(local)) => local,
-            Ok(None) => {
-                return json_error(409, "not_published", "this document was never published")
-            }
-            Err(e) => return unavailable("reading the publish record failed", &e),
-        };
+        let local = read_local(&sql)
+            .map_err(|e| Failure::unavailable("reading the publish record failed", e))?
+            .ok_or_else(|| {
+                Failure::permanent(409, "not_published", "this document was never published")
+            })?;
         if !local.published {
-            return super::json_response(200, &published_json(&local, false));
+            return Ok(local);
         }
         let record = Local {
             published: false,
             kv_pending: true,
             ..local.clone()
         };
-        if let Err(e) = write_local(&sql, Some(&record)) {
-            return unavailable("saving the publish record failed", &e);
-        }
-        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
+        write_local(&sql, Some(&record))
+            .map_err(|e| Failure::unavailable("saving the publish record failed", e))?;
+        let (db, kv) = self.bindings()?;
         if let Err(e) = publisher::flush_unpublish(&db, id).await {
             let _ = write_local(&sql, Some(&local));
-            let detail = match e {
-                FlushError::SlugTaken => "constraint".to_string(),
-                FlushError::Unavailable(e) => e,
-            };
-            return unavailable("D1 is unavailable", &detail);
+            return Err(match e {
+                FlushError::SlugTaken => {
+                    Failure::unavailable("D1 refused the change", "constraint")
+                }
+                FlushError::Unavailable(e) => Failure::unavailable("D1 is unavailable", e),
+            });
         }
-        self.sync_kv(&db, &kv, None).await;
-        super::json_response(200, &published_json(&record, false))
+        self.rearm(&db, &kv, None).await;
+        Ok(record)
+    }
+
+    async fn publish(&self, id: &str) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        match self.publish_now(id).await {
+            Ok((local, created)) => super::json_response(200, &published_json(&local, created)),
+            Err(f) => f.response(),
+        }
+    }
+
+    async fn unpublish(&self, id: &str) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        match self.unpublish_now(id).await {
+            Ok(local) => super::json_response(200, &published_json(&local, false)),
+            Err(f) => f.response(),
+        }
+    }
+
+    fn schedule_list(&self) -> Result<Response> {
+        match publisher::schedule(&self.state.storage().sql()) {
+            Ok(entries) => super::json_response(
+                200,
+                &serde_json::json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() }),
+            ),
+            Err(e) => Failure::unavailable("reading the schedule failed", e).response(),
+        }
+    }
+
+    async fn schedule_add(&self, id: &str, mut req: Request) -> Result<Response> {
+        let body: ScheduleRequest = match req.json().await {
+            Ok(body) => body,
+            Err(e) => {
+                return json_error(
+                    400,
+                    "invalid_json",
+                    &format!("expected {{\"action\", \"at\"}}: {e}"),
+                )
+            }
+        };
+        let now = now_ms();
+        let (action, at) = match schedule_request(&body, now) {
+            Ok(ok) => ok,
+            Err(bad) => {
+                return super::error_json(&Error::BadParameter {
+                    parameter: bad.parameter,
+                    message: bad.message,
+                })
+            }
+        };
+        let _guard = self.publish_lock.lock().await;
+        let sql = self.state.storage().sql();
+        let entry = match publisher::add_entry(&sql, id, action, at, now) {
+            Ok(entry) => entry,
+            Err(e) => return Failure::unavailable("saving the schedule failed", e).response(),
+        };
+        if let Ok((db, kv)) = self.bindings() {
+            self.rearm(&db, &kv, None).await;
+        }
+        super::json_response(
+            201,
+            &entry_json(&Entry {
+                id: entry,
+                doc_id: id.to_string(),
+                action,
+                at,
+            }),
+        )
+    }
+
+    async fn schedule_cancel(&self, entry: u64) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        match publisher::remove_entry(&self.state.storage().sql(), entry) {
+            Ok(true) => {
+                if let Ok((db, kv)) = self.bindings() {
+                    self.rearm(&db, &kv, None).await;
+                }
+                super::json_response(200, &serde_json::json!({ "cancelled": entry }))
+            }
+            Ok(false) => json_error(404, "entry_not_found", &format!("no pending entry {entry}")),
+            Err(e) => Failure::unavailable("saving the schedule failed", e).response(),
+        }
+    }
+
+    /// Runs the due schedule entries in order. A permanent failure drops its entry (logged);
+    /// a transient one keeps it and every later one for the next alarm. Running an entry
+    /// twice is harmless: publishing unchanged content is a no-op.
+    async fn run_schedule(&self) {
+        let sql = self.state.storage().sql();
+        let due = match publisher::due(&sql, now_ms()) {
+            Ok(due) => due,
+            Err(e) => return console_error!("reading the schedule: {e}"),
+        };
+        for entry in due {
+            let result = match entry.action {
+                Action::Publish => self.publish_now(&entry.doc_id).await.map(|_| ()),
+                Action::Unpublish => self.unpublish_now(&entry.doc_id).await.map(|_| ()),
+            };
+            match result {
+                Ok(()) => {}
+                Err(f) if f.permanent => {
+                    console_error!(
+                        "scheduled {} of {} dropped: {}",
+                        entry.action.as_str(),
+                        entry.doc_id,
+                        f.message
+                    );
+                }
+                Err(f) => {
+                    console_error!(
+                        "scheduled {} of {} will be retried: {}",
+                        entry.action.as_str(),
+                        entry.doc_id,
+                        f.message
+                    );
+                    return;
+                }
+            }
+            if let Err(e) = publisher::remove_entry(&sql, entry.id) {
+                return console_error!("removing a done schedule entry: {e}");
+            }
+        }
     }
 }
 
@@ -356,6 +525,12 @@ impl DurableObject for DocumentObject {
             Ok(Route::Draft { doc }) => return self.draft(doc),
             Ok(Route::Publish { doc }) => return self.publish(doc).await,
             Ok(Route::Unpublish { doc }) => return self.unpublish(doc).await,
+            Ok(Route::Schedule { .. }) => return self.schedule_list(),
+            Ok(Route::ScheduleAdd { doc }) => {
+                let doc = doc.to_string();
+                return self.schedule_add(&doc, req).await;
+            }
+            Ok(Route::ScheduleCancel { entry, .. }) => return self.schedule_cancel(entry).await,
             _ => {}
         }
         json_error(404, "not_found", "no such route on a document")
@@ -420,10 +595,16 @@ impl DurableObject for DocumentObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        // Pending KV writes (coalesced or failed) of the latest published version.
         let _guard = self.publish_lock.lock().await;
-        let (db, kv) = (self.env.d1(DB)?, self.env.kv(POSTS)?);
-        self.sync_kv(&db, &kv, None).await;
+        self.run_schedule().await;
+        // Then pending KV writes, and the next alarm (a retry is set if anything failed).
+        match self.bindings() {
+            Ok((db, kv)) => self.rearm(&db, &kv, None).await,
+            Err(f) => {
+                let _ = self.state.storage().set_alarm(publisher::KV_RETRY_MS).await;
+                console_error!("alarm: {}", f.message);
+            }
+        }
         Response::ok("done")
     }
 

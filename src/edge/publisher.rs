@@ -392,3 +392,109 @@ pub async fn sync_kv(
         }
     }
 }
+
+const SCHEDULE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS folio_schedule (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+)";
+
+/// One pending schedule entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub id: u64,
+    pub doc_id: String,
+    pub action: crate::publish::Action,
+    pub at: i64,
+}
+
+fn entries_where(
+    sql: &SqlStorage,
+    filter: &str,
+    bindings: Vec<SqlStorageValue>,
+) -> Result<Vec<Entry>, String> {
+    sql.exec(SCHEDULE_SCHEMA, None).map_err(|e| e.to_string())?;
+    let query =
+        format!("SELECT id, doc_id, action, at FROM folio_schedule {filter} ORDER BY at, id");
+    let cursor = sql.exec(&query, bindings).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for row in cursor.raw() {
+        let mut row = row.map_err(|e| e.to_string())?.into_iter();
+        let (id, doc_id, action, at) = (
+            int(row.next()),
+            text(row.next()),
+            text(row.next()),
+            int(row.next()),
+        );
+        if let Some(action) = crate::publish::Action::parse(&action) {
+            out.push(Entry {
+                id: id as u64,
+                doc_id,
+                action,
+                at,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every pending entry, earliest first.
+///
+/// # Errors
+/// A SQLite error, as text.
+pub fn schedule(sql: &SqlStorage) -> Result<Vec<Entry>, String> {
+    entries_where(sql, "", vec![])
+}
+
+/// The entries due at `now`, earliest first.
+///
+/// # Errors
+/// A SQLite error, as text.
+pub fn due(sql: &SqlStorage, now: i64) -> Result<Vec<Entry>, String> {
+    entries_where(sql, "WHERE at <= ?", vec![now.into()])
+}
+
+/// Adds an entry; returns its id.
+///
+/// # Errors
+/// A SQLite error, as text.
+pub fn add_entry(
+    sql: &SqlStorage,
+    doc_id: &str,
+    action: crate::publish::Action,
+    at: i64,
+    now: i64,
+) -> Result<u64, String> {
+    sql.exec(SCHEDULE_SCHEMA, None).map_err(|e| e.to_string())?;
+    sql.exec(
+        "INSERT INTO folio_schedule (doc_id, action, at, created_at) VALUES (?, ?, ?, ?)",
+        vec![doc_id.into(), action.as_str().into(), at.into(), now.into()],
+    )
+    .map_err(|e| e.to_string())?;
+    let cursor = sql
+        .exec("SELECT last_insert_rowid()", None)
+        .map_err(|e| e.to_string())?;
+    let id = cursor
+        .raw()
+        .next()
+        .and_then(|r| r.ok())
+        .and_then(|r| r.into_iter().next());
+    Ok(int(id) as u64)
+}
+
+/// Removes an entry; whether it existed.
+///
+/// # Errors
+/// A SQLite error, as text.
+pub fn remove_entry(sql: &SqlStorage, id: u64) -> Result<bool, String> {
+    sql.exec(SCHEDULE_SCHEMA, None).map_err(|e| e.to_string())?;
+    let cursor = sql
+        .exec(
+            "DELETE FROM folio_schedule WHERE id = ?",
+            vec![(id as i64).into()],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(cursor.rows_written() > 0)
+}
