@@ -38,6 +38,7 @@ pub mod limits;
 pub mod protocol;
 pub mod publish;
 pub mod render;
+pub mod restore;
 pub mod room;
 pub mod routes;
 pub mod store;

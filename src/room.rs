@@ -153,6 +153,20 @@ impl<S: Storage> Room<S> {
         farewell(conn)
     }
 
+    /// Makes the draft equal a published version, as a forward edit that is stored, then
+    /// returned as the frame to send to every connection.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] (drop the room) or [`Error::Internal`].
+    pub fn restore(&mut self, post: &crate::publish::Post) -> Result<Vec<u8>> {
+        let update = crate::restore::restore(&self.doc, post)?;
+        self.store.append(&update)?;
+        if self.store.wants_compaction() {
+            self.store.compact(&self.doc)?;
+        }
+        Ok(protocol::update(update))
+    }
+
     /// The whole document as one Yjs v1 update.
     ///
     /// # Errors

@@ -27,6 +27,8 @@ pub enum Route<'a> {
     ScheduleAdd { doc: &'a str },
     /// `DELETE /api/docs/{doc}/schedule/{entry}`: cancel a scheduled action.
     ScheduleCancel { doc: &'a str, entry: u64 },
+    /// `POST /api/docs/{doc}/versions/{n}/restore`: the draft becomes version n's content.
+    Restore { doc: &'a str, version: u64 },
     /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
     Versions { doc: &'a str },
     /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
@@ -84,6 +86,15 @@ impl<'a> Route<'a> {
                 }))
             }
         };
+        let version = |n: &str| {
+            n.parse()
+                .ok()
+                .filter(|v| (1..1u64 << 53).contains(v))
+                .ok_or(RouteError::Invalid(Error::BadParameter {
+                    parameter: "version",
+                    message: "version must be a positive whole number".into(),
+                }))
+        };
         let reader = |route: Route<'a>| {
             if method == "OPTIONS" {
                 Ok(Route::Preflight)
@@ -122,6 +133,10 @@ impl<'a> Route<'a> {
                     Err(RouteError::Method("DELETE"))
                 }
             }
+            ["api", "docs", id, "versions", n, "restore"] => post(Route::Restore {
+                doc: doc(id)?,
+                version: version(n)?,
+            }),
             ["api", "posts"] => reader(Route::Posts),
             ["api", "posts", s] => reader(Route::Post { slug: slug(s)? }),
             ["api", "posts", s, "versions", n] => {

@@ -101,7 +101,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         | Route::Unpublish { doc }
         | Route::Schedule { doc }
         | Route::ScheduleAdd { doc }
-        | Route::ScheduleCancel { doc, .. } => {
+        | Route::ScheduleCancel { doc, .. }
+        | Route::Restore { doc, .. } => {
             env.durable_object(DOCUMENTS)?
                 .get_by_name(doc)?
                 .fetch_with_request(req)

@@ -453,6 +453,35 @@ impl DocumentObject {
         }
     }
 
+    /// Makes the draft equal version `version`, live for every connected editor.
+    async fn restore(&self, id: &str, version: u64) -> Result<Response> {
+        let (db, _) = match self.bindings() {
+            Ok(b) => b,
+            Err(f) => return f.response(),
+        };
+        let post = match publisher::version(&db, id, version).await {
+            Ok(Some(post)) => post,
+            Ok(None) => {
+                return json_error(
+                    404,
+                    "version_not_found",
+                    &format!("no published version {version}"),
+                )
+            }
+            Err(e) => return Failure::unavailable("D1 is unavailable", e).response(),
+        };
+        match self.with_room(|room| room.restore(&post)) {
+            Ok(frame) => {
+                self.broadcast(None, &frame);
+                super::json_response(
+                    200,
+                    &serde_json::json!({ "restored": version, "title": post.title }),
+                )
+            }
+            Err(e) => error_response(&e),
+        }
+    }
+
     /// Runs the due schedule entries in order. A permanent failure drops its entry (logged);
     /// a transient one keeps it and every later one for the next alarm. Running an entry
     /// twice is harmless: publishing unchanged content is a no-op.
@@ -531,6 +560,7 @@ impl DurableObject for DocumentObject {
                 return self.schedule_add(&doc, req).await;
             }
             Ok(Route::ScheduleCancel { entry, .. }) => return self.schedule_cancel(entry).await,
+            Ok(Route::Restore { doc, version }) => return self.restore(doc, version).await,
             _ => {}
         }
         json_error(404, "not_found", "no such route on a document")

@@ -231,3 +231,36 @@ test('hostile content is sanitized on the public page', async () => {
   assert.ok(!/<script|onerror=|onclick=|javascript:/i.test(html.replace(/&lt;img src=x onerror=alert\(1\)&gt;/g, '')), html);
   assert.match(html, /<h1>&lt;img src=x onerror=alert\(1\)&gt;<\/h1>alert\(2\)<p>click<\/p>/);
 });
+
+test('restoring a version while an editor is connected: the editor receives it live', async () => {
+  await edit('restore-1', (d) => { d.getText('title').insert(0, 'Restorable'); paragraph(d, 'version one text'); });
+  assert.equal((await publish('restore-1')).body.version, 1);
+  const editor = connect(folio, 'restore-1');
+  try {
+    await synced(editor.provider);
+    editor.doc.transact(() => {
+      const title = editor.doc.getText('title');
+      title.delete(0, title.length);
+      title.insert(0, 'Rewritten');
+      paragraph(editor.doc, 'version two text');
+    });
+    await waitFor(async () => (await (await api('/api/docs/restore-1')).json()).title === 'Rewritten', 10_000, 'v2 draft');
+    assert.equal((await publish('restore-1')).body.version, 2);
+
+    const res = await api('/api/docs/restore-1/versions/1/restore', { method: 'POST' });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { restored: 1, title: 'Restorable' });
+    // The connected editor sees the restored content, as a normal (forward) edit.
+    await waitFor(() => editor.doc.getText('title').toString() === 'Restorable', 10_000, 'editor got the title');
+    const body = editor.doc.getXmlFragment('body');
+    await waitFor(() => body.length === 1 && body.get(0).toString().includes('version one text'), 10_000, 'editor got the body');
+    const draft = await (await api('/api/docs/restore-1')).json();
+    assert.equal(draft.html, '<p>version one text</p>');
+    assert.equal(draft.slug, 'restorable');
+    // Publishing the restored draft is a new version (history moves forward).
+    assert.equal((await publish('restore-1')).body.version, 3);
+    assert.equal((await api('/api/docs/restore-1/versions/9/restore', { method: 'POST' })).status, 404);
+  } finally {
+    disconnect(editor);
+  }
+});

@@ -1,0 +1,284 @@
+//! Restoring a published version into the live draft, as a forward edit of the CRDT.
+//!
+//! The edit replaces `title`, `body` and `meta`'s `slug`/`excerpt`/`tags` with the version's,
+//! in one transaction whose update is stored and relayed like any editor's, so connected
+//! editors see the restored content live and nothing about history is rewritten. The body is
+//! rebuilt from the version's ProseMirror JSON in y-prosemirror's layout (one `XmlText` per run
+//! of inline text, marks as formatting attributes), through the same allowlist as
+//! [`crate::content`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use yrs::types::Attrs;
+use yrs::{
+    Any, ArrayPrelim, Doc, Map, Text, Transact, TransactionMut, Xml, XmlElementPrelim,
+    XmlElementRef, XmlFragment, XmlTextPrelim, XmlTextRef,
+};
+
+use crate::content::{safe_url, MAX_DEPTH};
+use crate::error::{Error, Result};
+use crate::publish::Post;
+
+/// Makes `doc`'s draft equal `post` and returns the update of that edit (Yjs v1).
+///
+/// # Errors
+/// [`Error::Internal`] if the document is in a transaction.
+pub fn restore(doc: &Doc, post: &Post) -> Result<Vec<u8>> {
+    let title = doc.get_or_insert_text("title");
+    let body = doc.get_or_insert_xml_fragment("body");
+    let meta = doc.get_or_insert_map("meta");
+    let mut txn = doc
+        .try_transact_mut()
+        .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
+    let len = title.len(&txn);
+    title.remove_range(&mut txn, 0, len);
+    title.insert(&mut txn, 0, &post.title);
+    meta.insert(&mut txn, "slug", post.slug.as_str());
+    meta.insert(&mut txn, "excerpt", post.excerpt.as_str());
+    let tags: Vec<Any> = post.tags.iter().map(|t| Any::from(t.as_str())).collect();
+    meta.insert(&mut txn, "tags", ArrayPrelim::from(tags));
+    let len = body.len(&txn);
+    body.remove_range(&mut txn, 0, len);
+    let content = post
+        .json
+        .get("content")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut parent = Parent::Fragment(body);
+    children(&mut txn, &mut parent, &content, 0);
+    Ok(txn.encode_update_v1())
+}
+
+enum Parent {
+    Fragment(yrs::XmlFragmentRef),
+    Element(XmlElementRef),
+}
+
+impl Parent {
+    fn len(&self, txn: &TransactionMut) -> u32 {
+        match self {
+            Parent::Fragment(f) => f.len(txn),
+            Parent::Element(e) => e.len(txn),
+        }
+    }
+
+    fn push_element(&self, txn: &mut TransactionMut, tag: &str) -> XmlElementRef {
+        let at = self.len(txn);
+        match self {
+            Parent::Fragment(f) => f.insert(txn, at, XmlElementPrelim::empty(tag)),
+            Parent::Element(e) => e.insert(txn, at, XmlElementPrelim::empty(tag)),
+        }
+    }
+
+    fn push_text(&self, txn: &mut TransactionMut) -> XmlTextRef {
+        let at = self.len(txn);
+        match self {
+            Parent::Fragment(f) => f.insert(txn, at, XmlTextPrelim::new("")),
+            Parent::Element(e) => e.insert(txn, at, XmlTextPrelim::new("")),
+        }
+    }
+}
+
+fn str_attr<'a>(node: &'a Value, name: &str) -> Option<&'a str> {
+    node.get("attrs")?.get(name)?.as_str()
+}
+
+fn marks(node: &Value) -> Attrs {
+    let mut attrs = Attrs::new();
+    for mark in node
+        .get("marks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = mark.get("type").and_then(Value::as_str).unwrap_or_default();
+        let value = match name {
+            "bold" | "italic" | "strike" | "underline" | "code" => {
+                Any::from(HashMap::<String, Any>::new())
+            }
+            "link" => match str_attr(mark, "href").and_then(safe_url) {
+                Some(href) => Any::from(HashMap::from([("href".to_string(), Any::from(href))])),
+                None => continue,
+            },
+            _ => continue,
+        };
+        attrs.insert(Arc::from(name), value);
+    }
+    attrs
+}
+
+fn children(txn: &mut TransactionMut, parent: &mut Parent, nodes: &[Value], depth: usize) {
+    let mut run: Option<XmlTextRef> = None;
+    for node in nodes {
+        let kind = node.get("type").and_then(Value::as_str).unwrap_or_default();
+        if kind == "text" {
+            let text = node.get("text").and_then(Value::as_str).unwrap_or_default();
+            if text.is_empty() {
+                continue;
+            }
+            let t = run.get_or_insert_with(|| parent.push_text(txn));
+            let at = t.len(txn);
+            t.insert_with_attributes(txn, at, text, marks(node));
+            continue;
+        }
+        run = None;
+        if depth >= MAX_DEPTH {
+            continue;
+        }
+        let tag = match kind {
+            "paragraph" | "heading" | "bulletList" | "orderedList" | "listItem" | "blockquote"
+            | "codeBlock" | "horizontalRule" | "hardBreak" | "image" => kind,
+            _ => continue,
+        };
+        let el = parent.push_element(txn, tag);
+        match tag {
+            "heading" => {
+                let level = node["attrs"]["level"]
+                    .as_f64()
+                    .unwrap_or(1.0)
+                    .clamp(1.0, 6.0);
+                el.insert_attribute(txn, "level", Any::from(level));
+            }
+            "orderedList" => {
+                let start = node["attrs"]["start"].as_f64().unwrap_or(1.0).max(0.0);
+                el.insert_attribute(txn, "start", Any::from(start));
+            }
+            "codeBlock" => {
+                if let Some(lang) = str_attr(node, "language") {
+                    el.insert_attribute(txn, "language", lang);
+                }
+            }
+            "image" => {
+                if let Some(src) = str_attr(node, "src").and_then(safe_url) {
+                    el.insert_attribute(txn, "src", src);
+                }
+                for name in ["alt", "title"] {
+                    if let Some(v) = str_attr(node, name) {
+                        el.insert_attribute(txn, name, v);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let content = node
+            .get("content")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        children(txn, &mut Parent::Element(el), &content, depth + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::extract;
+    use crate::publish::render_for_publish;
+    use crate::render::html;
+    use yrs::updates::decoder::Decode;
+    use yrs::ReadTxn;
+
+    fn sample_post() -> (Post, String) {
+        let doc = Doc::with_client_id(1);
+        let (title, body, meta) = (
+            doc.get_or_insert_text("title"),
+            doc.get_or_insert_xml_fragment("body"),
+            doc.get_or_insert_map("meta"),
+        );
+        {
+            let mut txn = doc.transact_mut();
+            title.insert(&mut txn, 0, "Version one");
+            meta.insert(
+                &mut txn,
+                "tags",
+                ArrayPrelim::from(vec![Any::from("a"), Any::from("b")]),
+            );
+            meta.insert(&mut txn, "excerpt", "ex");
+            let h = body.push_back(&mut txn, XmlElementPrelim::empty("heading"));
+            h.insert_attribute(&mut txn, "level", Any::from(3.0));
+            h.push_back(&mut txn, XmlTextPrelim::new("Head"));
+            let p = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            let t = p.push_back(&mut txn, XmlTextPrelim::new(""));
+            let bold = Attrs::from([(Arc::from("bold"), Any::from(HashMap::<String, Any>::new()))]);
+            let link = Attrs::from([(
+                Arc::from("link"),
+                Any::from(HashMap::from([(
+                    "href".to_string(),
+                    Any::from("https://x.y"),
+                )])),
+            )]);
+            t.insert_with_attributes(&mut txn, 0, "plain ", Attrs::new());
+            t.insert_with_attributes(&mut txn, 6, "bold", bold);
+            t.insert_with_attributes(&mut txn, 10, " then ", Attrs::new());
+            t.insert_with_attributes(&mut txn, 16, "link", link);
+            p.push_back(&mut txn, XmlElementPrelim::empty("hardBreak"));
+            p.push_back(&mut txn, XmlTextPrelim::new("after break"));
+            let ol = body.push_back(&mut txn, XmlElementPrelim::empty("orderedList"));
+            ol.insert_attribute(&mut txn, "start", Any::from(4.0));
+            let li = ol.push_back(&mut txn, XmlElementPrelim::empty("listItem"));
+            let lp = li.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            lp.push_back(&mut txn, XmlTextPrelim::new("item"));
+            let code = body.push_back(&mut txn, XmlElementPrelim::empty("codeBlock"));
+            code.insert_attribute(&mut txn, "language", "rust");
+            code.push_back(&mut txn, XmlTextPrelim::new("fn main() {}"));
+            body.push_back(&mut txn, XmlElementPrelim::empty("horizontalRule"));
+            let img = body.push_back(&mut txn, XmlElementPrelim::empty("image"));
+            img.insert_attribute(&mut txn, "src", "/i.png");
+            img.insert_attribute(&mut txn, "alt", "alt text");
+        }
+        let content = extract(&doc).unwrap();
+        let expected = html(&content);
+        (
+            Post::new(
+                "d",
+                1,
+                render_for_publish(&content, "version-one".into()),
+                0,
+                0,
+            ),
+            expected,
+        )
+    }
+
+    #[test]
+    fn restoring_reproduces_the_version_exactly() {
+        let (post, expected_html) = sample_post();
+        assert!(
+            expected_html.contains("<strong>bold</strong> then <a href"),
+            "{expected_html}"
+        );
+        // A draft that has moved on: different title, body, tags.
+        let draft = Doc::with_client_id(2);
+        {
+            let (title, body) = (
+                draft.get_or_insert_text("title"),
+                draft.get_or_insert_xml_fragment("body"),
+            );
+            let mut txn = draft.transact_mut();
+            title.insert(&mut txn, 0, "Changed since");
+            let p = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("newer text"));
+        }
+        let update = restore(&draft, &post).unwrap();
+        let restored = extract(&draft).unwrap();
+        assert_eq!(html(&restored), expected_html);
+        assert_eq!(restored.title, "Version one");
+        assert_eq!(restored.meta.slug, "version-one");
+        assert_eq!(restored.meta.tags, vec!["a", "b"]);
+        assert_eq!(restored.meta.excerpt, "ex");
+
+        // The update is a forward edit: a peer that had the newer draft converges on it.
+        let peer = Doc::with_client_id(3);
+        let full = draft
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        peer.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&full).unwrap())
+            .unwrap();
+        assert_eq!(html(&extract(&peer).unwrap()), expected_html);
+        assert!(!update.is_empty());
+    }
+}
