@@ -20,6 +20,16 @@ pub fn validate(id: &str) -> Result<&str> {
     }
 }
 
+/// A new random document id: 20 lower-case hex characters (80 bits from the platform's CSPRNG).
+///
+/// # Errors
+/// [`Error::Internal`] if no randomness is available.
+pub fn generate() -> Result<String> {
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,6 +39,14 @@ mod tests {
         assert!(validate("a").is_ok());
         assert!(validate("My-doc_01").is_ok());
         assert!(validate(&"x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn generated_ids_are_valid_and_distinct() {
+        let (a, b) = (generate().unwrap(), generate().unwrap());
+        assert_eq!(validate(&a), Ok(a.as_str()));
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b);
     }
 
     #[test]

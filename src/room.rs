@@ -175,6 +175,16 @@ impl<S: Storage> Room<S> {
         self.read(|txn| txn.encode_state_as_update_v1(&StateVector::default()))
     }
 
+    /// The document's title (the `title` text), for listings.
+    pub fn title(&self) -> String {
+        use yrs::GetString;
+        let title = self.doc.get_or_insert_text("title");
+        match self.doc.try_transact() {
+            Ok(txn) => title.get_string(&txn),
+            Err(_) => String::new(),
+        }
+    }
+
     /// Whether nothing was ever stored for this document.
     pub fn is_empty(&self) -> bool {
         self.store.is_empty()

@@ -13,6 +13,10 @@ pub enum Route<'a> {
     Health,
     /// `/sync/{doc}`: a y-websocket connection to a document.
     Sync { doc: &'a str },
+    /// `GET /api/docs`: documents with title, status and times.
+    Docs,
+    /// `POST /api/docs`: create a document.
+    CreateDoc,
     /// `GET /api/docs/{doc}/state`: the document as one Yjs v1 update.
     DocState { doc: &'a str },
     /// `GET /api/docs/{doc}`: the current draft, rendered.
@@ -107,6 +111,11 @@ impl<'a> Route<'a> {
             ["health"] => get(Route::Health),
             // Method is checked by the upgrade itself (426 for anything but a WebSocket GET).
             ["sync", id] => Ok(Route::Sync { doc: doc(id)? }),
+            ["api", "docs"] => match method {
+                "GET" => Ok(Route::Docs),
+                "POST" => Ok(Route::CreateDoc),
+                _ => Err(RouteError::Method("GET, POST")),
+            },
             ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
             ["api", "docs", id] => get(Route::Draft { doc: doc(id)? }),
             ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),

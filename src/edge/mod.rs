@@ -3,6 +3,7 @@
 //! The router validates every request before any Durable Object is touched; errors leave as
 //! JSON `{"error": {"code", "message"}}` with a precise status.
 
+mod authors;
 mod object;
 mod publisher;
 mod reader;
@@ -69,6 +70,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 "sync": "ws://<host>/sync/{doc}  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc))",
                 "state": "GET /api/docs/{doc}/state",
                 "draft": "GET /api/docs/{doc}",
+                "documents": "GET /api/docs, POST /api/docs",
+                "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
             }),
         ),
         Route::Health => json_response(200, &json!({ "ok": true })),
@@ -89,6 +92,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .fetch_with_request(req)
                 .await
         }
+        Route::Docs => authors::list(&env).await,
+        Route::CreateDoc => authors::create(&env).await,
         Route::Versions { doc } => reader::doc_versions(&env, doc).await,
         Route::Posts => reader::list(&env, &req).await,
         Route::Post { slug } => reader::post(&env, &req, slug).await,

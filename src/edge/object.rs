@@ -33,7 +33,18 @@ pub struct DocumentObject {
     room: RefCell<Option<Room<SqlStore>>>,
     /// One publish or unpublish at a time (held across D1/KV awaits; edits keep flowing).
     publish_lock: futures_util::lock::Mutex<()>,
+    /// This document's id, once known (see [`publisher::remember_id`]).
+    doc_id: RefCell<Option<String>>,
+    /// When D1's registry row was last touched (ms), and whether edits came since.
+    touched_at: std::cell::Cell<i64>,
+    dirty: std::cell::Cell<bool>,
 }
+
+/// Backoff before a failed scheduled entry is tried again (ms).
+const SCHEDULE_RETRY_MS: i64 = 2_000;
+
+/// Edits refresh the registry row (title, updated time) at most this often (ms).
+const TOUCH_INTERVAL_MS: i64 = 10_000;
 
 fn conn_of(ws: &WebSocket) -> Conn {
     // A missing or unreadable attachment means the socket announced no awareness yet.
@@ -224,9 +235,58 @@ fn entry_json(e: &Entry) -> serde_json::Value {
 }
 
 impl DocumentObject {
+    fn remember_id(&self, id: &str) {
+        if self.doc_id.borrow().is_some() || crate::docid::validate(id).is_err() {
+            return;
+        }
+        if let Err(e) = publisher::remember_id(&self.state.storage().sql(), id) {
+            console_error!("remembering the document id: {e}");
+        }
+        *self.doc_id.borrow_mut() = Some(id.to_string());
+    }
+
+    fn doc_id(&self) -> Option<String> {
+        if let Some(id) = self.doc_id.borrow().clone() {
+            return Some(id);
+        }
+        let id = publisher::stored_id(&self.state.storage().sql())?;
+        *self.doc_id.borrow_mut() = Some(id.clone());
+        Some(id)
+    }
+
+    /// Refreshes this document's row in D1's registry in the background (title, updated
+    /// time, and the next scheduled publish when given).
+    fn touch(&self, next_publish_at: Option<Option<i64>>) {
+        let Some(id) = self.doc_id() else { return };
+        let Ok(title) = self.with_room(|room| Ok(room.title())) else {
+            return;
+        };
+        let Ok(db) = self.env.d1(DB) else { return };
+        let now = now_ms();
+        self.touched_at.set(now);
+        self.dirty.set(false);
+        self.state.wait_until(async move {
+            if let Err(e) = publisher::touch(&db, &id, &title, now, next_publish_at).await {
+                console_error!("updating the document registry: {e}");
+            }
+        });
+    }
+
     /// Writes KV if due, then sets the single alarm to the earliest of the schedule and any
     /// pending KV write (or clears it).
     async fn rearm(&self, db: &worker::D1Database, kv: &worker::kv::KvStore, fresh: Option<&Post>) {
+        self.rearm_after(db, kv, fresh, None).await;
+    }
+
+    /// As [`Self::rearm`], but the alarm fires no sooner than `not_before` (a retry's backoff:
+    /// a failed entry is still due, and must not make the alarm fire again at once).
+    async fn rearm_after(
+        &self,
+        db: &worker::D1Database,
+        kv: &worker::kv::KvStore,
+        fresh: Option<&Post>,
+        not_before: Option<i64>,
+    ) {
         let now = now_ms();
         let sql = self.state.storage().sql();
         let kv_next = match publisher::sync_kv(&sql, db, kv, now, fresh).await {
@@ -237,14 +297,23 @@ impl DocumentObject {
             }
         };
         let earliest = match publisher::schedule(&sql) {
-            Ok(entries) => entries.first().map(|e| e.at),
+            Ok(entries) => {
+                let next_publish = entries
+                    .iter()
+                    .find(|e| e.action == Action::Publish)
+                    .map(|e| e.at);
+                self.touch(Some(next_publish));
+                entries.first().map(|e| e.at)
+            }
             Err(e) => {
                 console_error!("reading the schedule: {e}");
                 Some(now + publisher::KV_RETRY_MS)
             }
         };
         let storage = self.state.storage();
-        let result = match next_alarm(earliest, kv_next) {
+        let next =
+            next_alarm(earliest, kv_next).map(|at| not_before.map_or(at, |floor| at.max(floor)));
+        let result = match next {
             Some(at) => storage.set_alarm((at - now).max(0)).await,
             None => storage.delete_alarm().await,
         };
@@ -485,11 +554,15 @@ impl DocumentObject {
     /// Runs the due schedule entries in order. A permanent failure drops its entry (logged);
     /// a transient one keeps it and every later one for the next alarm. Running an entry
     /// twice is harmless: publishing unchanged content is a no-op.
-    async fn run_schedule(&self) {
+    /// Returns whether something failed and must be retried later.
+    async fn run_schedule(&self) -> bool {
         let sql = self.state.storage().sql();
         let due = match publisher::due(&sql, now_ms()) {
             Ok(due) => due,
-            Err(e) => return console_error!("reading the schedule: {e}"),
+            Err(e) => {
+                console_error!("reading the schedule: {e}");
+                return true;
+            }
         };
         for entry in due {
             let result = match entry.action {
@@ -513,13 +586,15 @@ impl DocumentObject {
                         entry.doc_id,
                         f.message
                     );
-                    return;
+                    return true;
                 }
             }
             if let Err(e) = publisher::remove_entry(&sql, entry.id) {
-                return console_error!("removing a done schedule entry: {e}");
+                console_error!("removing a done schedule entry: {e}");
+                return true;
             }
         }
+        false
     }
 }
 
@@ -537,18 +612,27 @@ impl DurableObject for DocumentObject {
             env,
             room: RefCell::new(None),
             publish_lock: futures_util::lock::Mutex::new(()),
+            doc_id: RefCell::new(None),
+            touched_at: std::cell::Cell::new(0),
+            dirty: std::cell::Cell::new(false),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        let path = req.path();
         let upgrade = req
             .headers()
             .get("Upgrade")?
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        if let Some(id) = path.strip_prefix("/sync/").or_else(|| {
+            path.strip_prefix("/api/docs/")
+                .and_then(|rest| rest.split('/').next())
+        }) {
+            self.remember_id(id);
+        }
         if upgrade {
             return self.accept();
         }
-        let path = req.path();
         match Route::parse(req.method().as_ref(), &path) {
             Ok(Route::DocState { .. }) => return self.document_state(),
             Ok(Route::Draft { doc }) => return self.draft(doc),
@@ -588,8 +672,15 @@ impl DurableObject for DocumentObject {
                 if outcome.conn_changed {
                     save_conn(&ws, &conn);
                 }
+                let edited = outcome.broadcast.is_some() && !outcome.conn_changed;
                 if let Some(frame) = outcome.broadcast {
                     self.broadcast(Some(&ws), &frame);
+                }
+                if edited {
+                    self.dirty.set(true);
+                    if now_ms() - self.touched_at.get() >= TOUCH_INTERVAL_MS {
+                        self.touch(None);
+                    }
                 }
             }
             Err(e @ (Error::Storage(_) | Error::Internal(_) | Error::Corrupt(_))) => {
@@ -615,6 +706,9 @@ impl DurableObject for DocumentObject {
         _clean: bool,
     ) -> Result<()> {
         self.drop_socket(&ws, close::NORMAL, "closed");
+        if self.dirty.get() {
+            self.touch(None); // the last edits since the previous touch
+        }
         Ok(())
     }
 
@@ -626,10 +720,11 @@ impl DurableObject for DocumentObject {
 
     async fn alarm(&self) -> Result<Response> {
         let _guard = self.publish_lock.lock().await;
-        self.run_schedule().await;
-        // Then pending KV writes, and the next alarm (a retry is set if anything failed).
+        let retry = self.run_schedule().await;
+        // Then pending KV writes, and the next alarm: after a failure, not before the backoff.
+        let not_before = retry.then(|| now_ms() + SCHEDULE_RETRY_MS);
         match self.bindings() {
-            Ok((db, kv)) => self.rearm(&db, &kv, None).await,
+            Ok((db, kv)) => self.rearm_after(&db, &kv, None, not_before).await,
             Err(f) => {
                 let _ = self.state.storage().set_alarm(publisher::KV_RETRY_MS).await;
                 console_error!("alarm: {}", f.message);

@@ -498,3 +498,65 @@ pub fn remove_entry(sql: &SqlStorage, id: u64) -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
     Ok(cursor.rows_written() > 0)
 }
+
+/// Updates the document's row in D1's registry (created if missing). `next_publish_at` is
+/// written only when given.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn touch(
+    db: &D1Database,
+    doc_id: &str,
+    title: &str,
+    now: i64,
+    next_publish_at: Option<Option<i64>>,
+) -> Result<(), String> {
+    let statement = match next_publish_at {
+        None => db
+            .prepare(
+                "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at",
+            )
+            .bind(&[js(doc_id), js(title), num(now)]),
+        Some(next) => db
+            .prepare(
+                "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at) VALUES (?1, ?2, ?3, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at,
+                   next_publish_at = excluded.next_publish_at",
+            )
+            .bind(&[js(doc_id), js(title), num(now), next.map_or(JsValue::NULL, num)]),
+    };
+    statement
+        .map_err(|e| e.to_string())?
+        .run()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Remembers the document's id in the object's storage (the object learns it from the first
+/// request; after hibernation, socket events carry no URL).
+///
+/// # Errors
+/// A SQLite error, as text.
+pub fn remember_id(sql: &SqlStorage, id: &str) -> Result<(), String> {
+    sql.exec("CREATE TABLE IF NOT EXISTS folio_identity (id INTEGER PRIMARY KEY CHECK (id = 1), doc_id TEXT NOT NULL)", None)
+        .map_err(|e| e.to_string())?;
+    sql.exec(
+        "INSERT OR IGNORE INTO folio_identity (id, doc_id) VALUES (1, ?)",
+        vec![id.into()],
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// The document's id, if the object has learned it.
+pub fn stored_id(sql: &SqlStorage) -> Option<String> {
+    sql.exec("CREATE TABLE IF NOT EXISTS folio_identity (id INTEGER PRIMARY KEY CHECK (id = 1), doc_id TEXT NOT NULL)", None)
+        .ok()?;
+    let cursor = sql
+        .exec("SELECT doc_id FROM folio_identity WHERE id = 1", None)
+        .ok()?;
+    let row = cursor.raw().next()?.ok()?;
+    Some(text(row.into_iter().next())).filter(|s| !s.is_empty())
+}

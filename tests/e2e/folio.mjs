@@ -92,6 +92,12 @@ export async function startFolio(name) {
     log() {
       return readFileSync(path.join(dir, 'wrangler.log'), 'utf8');
     },
+    /** Runs SQL on this instance's local D1 (the running worker shares the database). */
+    d1(sql) {
+      return execFileSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--command', sql], {
+        cwd: ROOT, env: wranglerEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    },
   };
   return folio.start();
 }

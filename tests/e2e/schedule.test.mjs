@@ -83,3 +83,26 @@ test('bad schedule requests are refused with the parameter named', async () => {
   assert.equal((await notJson.json()).error.code, 'invalid_json');
   assert.deepEqual((await (await api('/api/docs/sched-3/schedule')).json()).entries, []);
 });
+
+test('a scheduled publish that fails on D1 is kept and retried until it succeeds', async () => {
+  await write('sched-4', 'Retried', 'eventually');
+  // Break D1 for real: the publish flush's table disappears from under the running worker.
+  folio.d1('ALTER TABLE versions RENAME TO versions_away');
+  try {
+    assert.equal((await schedule('sched-4', { action: 'publish', at: inSeconds(1) })).status, 201);
+    await new Promise((r) => setTimeout(r, 5000)); // the alarm fires and fails, maybe twice
+    // Not published; the reader, which falls back to the same table, says 503, not 500.
+    const reader = await api('/api/posts/retried');
+    assert.equal(reader.status, 503, 'not published, and the reader reports D1 unavailable');
+    assert.equal((await reader.json()).error.code, 'unavailable');
+    const kept = (await (await api('/api/docs/sched-4/schedule')).json()).entries;
+    assert.equal(kept.length, 1, 'the entry is kept for a retry');
+    assert.match(folio.log(), /will be retried/);
+  } finally {
+    folio.d1('ALTER TABLE versions_away RENAME TO versions');
+  }
+  await waitFor(async () => (await api('/api/posts/retried')).status === 200, 15_000, 'published on retry');
+  assert.deepEqual((await (await api('/api/docs/sched-4/schedule')).json()).entries, []);
+  const versions = await (await api('/api/docs/sched-4/versions')).json();
+  assert.deepEqual(versions.versions.map((v) => v.version), [1], 'one version despite the retries');
+});
