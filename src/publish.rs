@@ -82,16 +82,9 @@ pub fn slug_for(content: &Content) -> Option<String> {
 pub struct Post {
     pub doc_id: String,
     pub version: u64,
-    pub slug: String,
-    pub title: String,
-    pub excerpt: String,
-    pub tags: Vec<String>,
-    pub html: String,
-    pub json: Value,
-    pub text: String,
-    pub word_count: u64,
-    /// Hex SHA-256 of what readers see (slug, title, excerpt, tags, HTML).
-    pub content_hash: String,
+    /// What was rendered (stored flattened: one JSON object per post).
+    #[serde(flatten)]
+    pub content: Rendered,
     /// When this version was published (ms since the epoch).
     pub published_at: i64,
     /// When the document was first published (ms since the epoch).
@@ -99,6 +92,7 @@ pub struct Post {
 }
 
 /// The rendering of `content` under `slug`, with its content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rendered {
     pub slug: String,
     pub title: String,
@@ -108,6 +102,7 @@ pub struct Rendered {
     pub json: Value,
     pub text: String,
     pub word_count: u64,
+    /// Hex SHA-256 of what readers see (slug, title, excerpt, tags, HTML).
     pub content_hash: String,
 }
 
@@ -145,19 +140,17 @@ pub fn render_for_publish(content: &Content, slug: String) -> Rendered {
 
 impl Post {
     /// Version `version` of document `doc_id`, published at `now`.
-    pub fn new(doc_id: &str, version: u64, r: Rendered, now: i64, first_published_at: i64) -> Post {
+    pub fn new(
+        doc_id: &str,
+        version: u64,
+        content: Rendered,
+        now: i64,
+        first_published_at: i64,
+    ) -> Post {
         Post {
             doc_id: doc_id.to_string(),
             version,
-            slug: r.slug,
-            title: r.title,
-            excerpt: r.excerpt,
-            tags: r.tags,
-            html: r.html,
-            json: r.json,
-            text: r.text,
-            word_count: r.word_count,
-            content_hash: r.content_hash,
+            content,
             published_at: now,
             first_published_at,
         }
@@ -171,12 +164,12 @@ impl Post {
     /// The reader API's JSON for this post.
     pub fn reader_json(&self) -> Value {
         serde_json::json!({
-            "slug": self.slug,
-            "title": self.title,
-            "excerpt": self.excerpt,
-            "tags": self.tags,
-            "html": self.html,
-            "json": self.json,
+            "slug": self.content.slug,
+            "title": self.content.title,
+            "excerpt": self.content.excerpt,
+            "tags": self.content.tags,
+            "html": self.content.html,
+            "json": self.content.json,
             "version": self.version,
             "published_at": iso8601(self.first_published_at),
             "updated_at": iso8601(self.published_at),
@@ -440,9 +433,9 @@ fn parse_cursor(value: &str) -> Result<(i64, String), BadParameter> {
 /// The public HTML page of a post.
 pub fn page_html(post: &Post) -> String {
     let mut title = String::new();
-    escape(&post.title, &mut title);
+    escape(&post.content.title, &mut title);
     let mut excerpt = String::new();
-    escape(&post.excerpt, &mut excerpt);
+    escape(&post.content.excerpt, &mut excerpt);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -450,7 +443,7 @@ pub fn page_html(post: &Post) -> String {
          <style>body{{max-width:42rem;margin:2rem auto;padding:0 1rem;font:1.1rem/1.6 system-ui,sans-serif;color:#222}}\
          img{{max-width:100%}}pre{{overflow:auto;background:#f4f4f4;padding:.75rem}}</style></head>\
          <body><article><h1>{title}</h1>{}</article></body></html>\n",
-        post.html
+        post.content.html
     )
 }
 
@@ -624,7 +617,7 @@ mod tests {
             "s".into(),
         );
         let mut post = Post::new("d", 1, r, 0, 0);
-        post.excerpt = "\"><script>".into();
+        post.content.excerpt = "\"><script>".into();
         let page = page_html(&post);
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));

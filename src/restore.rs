@@ -34,14 +34,20 @@ pub fn restore(doc: &Doc, post: &Post) -> Result<Vec<u8>> {
         .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
     let len = title.len(&txn);
     title.remove_range(&mut txn, 0, len);
-    title.insert(&mut txn, 0, &post.title);
-    meta.insert(&mut txn, "slug", post.slug.as_str());
-    meta.insert(&mut txn, "excerpt", post.excerpt.as_str());
-    let tags: Vec<Any> = post.tags.iter().map(|t| Any::from(t.as_str())).collect();
+    title.insert(&mut txn, 0, &post.content.title);
+    meta.insert(&mut txn, "slug", post.content.slug.as_str());
+    meta.insert(&mut txn, "excerpt", post.content.excerpt.as_str());
+    let tags: Vec<Any> = post
+        .content
+        .tags
+        .iter()
+        .map(|t| Any::from(t.as_str()))
+        .collect();
     meta.insert(&mut txn, "tags", ArrayPrelim::from(tags));
     let len = body.len(&txn);
     body.remove_range(&mut txn, 0, len);
     let content = post
+        .content
         .json
         .get("content")
         .and_then(Value::as_array)

@@ -8,7 +8,7 @@ use worker::{Env, Response, Result};
 
 use crate::publish::iso8601;
 
-use super::{json_error, json_response};
+use super::{d1, json_error, json_response};
 
 /// Most documents one listing returns.
 const MAX_LISTED: u32 = 500;
@@ -29,19 +29,11 @@ pub async fn create(env: &Env) -> Result<Response> {
         Err(e) => return unavailable(e),
     };
     let now = worker::Date::now().as_millis() as f64;
-    let result: std::result::Result<(), String> = async {
-        let db = env.d1("DB").map_err(|e| e.to_string())?;
-        db.prepare(
-            "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, '', ?2, ?2)",
-        )
-        .bind(&[JsValue::from_str(&id), JsValue::from_f64(now)])
-        .map_err(|e| e.to_string())?
-        .run()
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-    .await;
+    let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, '', ?2, ?2)";
+    let result = match d1::db(env) {
+        Ok(db) => d1::run(&db, sql, &[JsValue::from_str(&id), JsValue::from_f64(now)]).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => json_response(201, &json!({ "id": id })),
         Err(e) => unavailable(e),
@@ -63,23 +55,14 @@ struct Row {
 
 /// `GET /api/docs`: most recently updated first.
 pub async fn list(env: &Env) -> Result<Response> {
-    let rows: std::result::Result<Vec<Row>, String> = async {
-        let db = env.d1("DB").map_err(|e| e.to_string())?;
-        db.prepare(
-            "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
-                    p.slug, p.status, p.version, p.published_at
-             FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
-             ORDER BY d.updated_at DESC, d.id LIMIT ?1",
-        )
-        .bind(&[JsValue::from_f64(f64::from(MAX_LISTED))])
-        .map_err(|e| e.to_string())?
-        .all()
-        .await
-        .map_err(|e| e.to_string())?
-        .results()
-        .map_err(|e| e.to_string())
-    }
-    .await;
+    let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
+                      p.slug, p.status, p.version, p.published_at
+               FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
+               ORDER BY d.updated_at DESC, d.id LIMIT ?1";
+    let rows = match d1::db(env) {
+        Ok(db) => d1::all::<Row>(&db, sql, &[JsValue::from_f64(f64::from(MAX_LISTED))]).await,
+        Err(e) => Err(e),
+    };
     let rows = match rows {
         Ok(rows) => rows,
         Err(e) => return unavailable(e),

@@ -4,6 +4,7 @@
 //! JSON `{"error": {"code", "message"}}` with a precise status.
 
 mod authors;
+mod d1;
 mod object;
 mod publisher;
 mod reader;

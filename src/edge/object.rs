@@ -383,8 +383,8 @@ impl DocumentObject {
         let record = Local {
             doc_id: id.to_string(),
             version,
-            content_hash: post.content_hash.clone(),
-            slug: post.slug.clone(),
+            content_hash: post.content.content_hash.clone(),
+            slug: post.content.slug.clone(),
             published: true,
             published_at,
             first_published_at: first,
@@ -400,7 +400,7 @@ impl DocumentObject {
         if let Err(e) = publisher::flush_publish(&db, &post).await {
             let _ = write_local(&sql, local.as_ref()); // a version exists everywhere or nowhere
             return Err(match e {
-                FlushError::SlugTaken => slug_taken(&post.slug),
+                FlushError::SlugTaken => slug_taken(&post.content.slug),
                 FlushError::Unavailable(e) => Failure::unavailable("D1 is unavailable", e),
             });
         }
@@ -544,7 +544,7 @@ impl DocumentObject {
                 self.broadcast(None, &frame);
                 super::json_response(
                     200,
-                    &serde_json::json!({ "restored": version, "title": post.title }),
+                    &serde_json::json!({ "restored": version, "title": post.content.title }),
                 )
             }
             Err(e) => error_response(&e),

@@ -16,7 +16,7 @@ use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, SqlStorage, SqlStorageValue};
 
-use crate::publish::Post;
+use crate::publish::{Post, Rendered};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS folio_published (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -147,8 +147,8 @@ fn num(n: i64) -> JsValue {
 
 /// The D1 statements that record `post` as its document's published version.
 fn publish_statements(db: &D1Database, post: &Post) -> worker::Result<Vec<D1PreparedStatement>> {
-    let tags = serde_json::to_string(&post.tags).unwrap_or_else(|_| "[]".into());
-    let json = serde_json::to_string(&post.json).unwrap_or_else(|_| "null".into());
+    let tags = serde_json::to_string(&post.content.tags).unwrap_or_else(|_| "[]".into());
+    let json = serde_json::to_string(&post.content.json).unwrap_or_else(|_| "null".into());
     let mut statements = vec![
         db.prepare(
             "INSERT OR IGNORE INTO versions (doc_id, version, slug, title, excerpt, tags, html, json,
@@ -158,15 +158,15 @@ fn publish_statements(db: &D1Database, post: &Post) -> worker::Result<Vec<D1Prep
         .bind(&[
             js(&post.doc_id),
             num(post.version as i64),
-            js(&post.slug),
-            js(&post.title),
-            js(&post.excerpt),
+            js(&post.content.slug),
+            js(&post.content.title),
+            js(&post.content.excerpt),
             js(&tags),
-            js(&post.html),
+            js(&post.content.html),
             js(&json),
-            js(&post.text),
-            num(post.word_count as i64),
-            js(&post.content_hash),
+            js(&post.content.text),
+            num(post.content.word_count as i64),
+            js(&post.content.content_hash),
             num(post.published_at),
             num(post.first_published_at),
         ])?,
@@ -182,17 +182,17 @@ fn publish_statements(db: &D1Database, post: &Post) -> worker::Result<Vec<D1Prep
         )
         .bind(&[
             js(&post.doc_id),
-            js(&post.slug),
+            js(&post.content.slug),
             num(post.version as i64),
-            js(&post.title),
-            js(&post.excerpt),
+            js(&post.content.title),
+            js(&post.content.excerpt),
             js(&tags),
             num(post.published_at),
             num(post.first_published_at),
         ])?,
         db.prepare("DELETE FROM post_tags WHERE doc_id = ?1").bind(&[js(&post.doc_id)])?,
     ];
-    for tag in &post.tags {
+    for tag in &post.content.tags {
         statements.push(
             db.prepare("INSERT OR IGNORE INTO post_tags (tag, doc_id) VALUES (?1, ?2)")
                 .bind(&[js(tag), js(&post.doc_id)])?,
@@ -250,12 +250,13 @@ pub async fn flush_unpublish(db: &D1Database, doc_id: &str) -> Result<(), FlushE
 /// # Errors
 /// D1's error, as text.
 pub async fn slug_owner(db: &D1Database, slug: &str) -> Result<Option<String>, String> {
-    db.prepare("SELECT doc_id FROM posts WHERE slug = ?1")
-        .bind(&[js(slug)])
-        .map_err(|e| e.to_string())?
-        .first::<String>(Some("doc_id"))
-        .await
-        .map_err(|e| e.to_string())
+    super::d1::first::<String>(
+        db,
+        "SELECT doc_id FROM posts WHERE slug = ?1",
+        &[js(slug)],
+        Some("doc_id"),
+    )
+    .await
 }
 
 /// A `versions` row as D1 returns it.
@@ -278,9 +279,7 @@ pub struct VersionRow {
 
 impl From<VersionRow> for Post {
     fn from(r: VersionRow) -> Post {
-        Post {
-            doc_id: r.doc_id,
-            version: r.version as u64,
+        let content = Rendered {
             slug: r.slug,
             title: r.title,
             excerpt: r.excerpt,
@@ -290,9 +289,14 @@ impl From<VersionRow> for Post {
             text: r.text,
             word_count: r.word_count as u64,
             content_hash: r.content_hash,
-            published_at: r.published_at as i64,
-            first_published_at: r.first_published_at as i64,
-        }
+        };
+        Post::new(
+            &r.doc_id,
+            r.version as u64,
+            content,
+            r.published_at as i64,
+            r.first_published_at as i64,
+        )
     }
 }
 
@@ -308,13 +312,8 @@ pub const VERSION_COLUMNS: &str =
 pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Option<Post>, String> {
     let query =
         format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
-    let row = db
-        .prepare(query)
-        .bind(&[js(doc_id), num(version as i64)])
-        .map_err(|e| e.to_string())?
-        .first::<VersionRow>(None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let row = super::d1::first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None)
+        .await?;
     Ok(row.map(Post::from))
 }
 
@@ -354,17 +353,17 @@ pub async fn sync_kv(
                     .ok_or_else(|| format!("version {} missing from D1", local.version))?,
             };
             let body = serde_json::to_string(&post).map_err(|e| e.to_string())?;
-            kv.put(&kv_key(&post.slug), body)
+            kv.put(&kv_key(&post.content.slug), body)
                 .map_err(|e| e.to_string())?
                 .execute()
                 .await
                 .map_err(|e| e.to_string())?;
-            if !local.kv_slug.is_empty() && local.kv_slug != post.slug {
+            if !local.kv_slug.is_empty() && local.kv_slug != post.content.slug {
                 kv.delete(&kv_key(&local.kv_slug))
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            local.kv_slug = post.slug;
+            local.kv_slug = post.content.slug;
         } else if !local.kv_slug.is_empty() {
             kv.delete(&kv_key(&local.kv_slug))
                 .await
@@ -511,27 +510,30 @@ pub async fn touch(
     now: i64,
     next_publish_at: Option<Option<i64>>,
 ) -> Result<(), String> {
-    let statement = match next_publish_at {
-        None => db
-            .prepare(
-                "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at",
+    match next_publish_at {
+        None => {
+            let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at";
+            super::d1::run(db, sql, &[js(doc_id), js(title), num(now)]).await
+        }
+        Some(next) => {
+            let sql = "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at)
+                       VALUES (?1, ?2, ?3, ?3, ?4)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+                         updated_at = excluded.updated_at, next_publish_at = excluded.next_publish_at";
+            super::d1::run(
+                db,
+                sql,
+                &[
+                    js(doc_id),
+                    js(title),
+                    num(now),
+                    next.map_or(JsValue::NULL, num),
+                ],
             )
-            .bind(&[js(doc_id), js(title), num(now)]),
-        Some(next) => db
-            .prepare(
-                "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at) VALUES (?1, ?2, ?3, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at,
-                   next_publish_at = excluded.next_publish_at",
-            )
-            .bind(&[js(doc_id), js(title), num(now), next.map_or(JsValue::NULL, num)]),
-    };
-    statement
-        .map_err(|e| e.to_string())?
-        .run()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+            .await
+        }
+    }
 }
 
 /// Remembers the document's id in the object's storage (the object learns it from the first

@@ -12,7 +12,7 @@ use crate::publish::{
 };
 
 use super::publisher::{kv_key, VersionRow, VERSION_COLUMNS};
-use super::{error_json, json_error, json_response};
+use super::{d1, error_json, json_error, json_response};
 
 /// Adds the CORS headers of the reader API.
 pub fn cors(response: Response) -> Result<Response> {
@@ -57,18 +57,12 @@ async fn latest(env: &Env, slug: &str) -> std::result::Result<Option<Post>, Stri
         Ok(None) => {}
         Err(e) => worker::console_error!("KV read of {slug} failed, using D1: {e}"),
     }
-    let db = env.d1("DB").map_err(|e| e.to_string())?;
     let query = format!(
         "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
          WHERE p.slug = ?1 AND p.status = 'published'"
     );
-    let row = db
-        .prepare(query)
-        .bind(&[JsValue::from_str(slug)])
-        .map_err(|e| e.to_string())?
-        .first::<VersionRow>(None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let row =
+        d1::first::<VersionRow>(&d1::db(env)?, &query, &[JsValue::from_str(slug)], None).await?;
     Ok(row.map(Post::from))
 }
 
@@ -128,22 +122,17 @@ pub async fn page(env: &Env, slug: &str) -> Result<Response> {
 
 /// `GET /api/posts/{slug}/versions/{n}`.
 pub async fn post_version(env: &Env, slug: &str, version: u64) -> Result<Response> {
-    let result: std::result::Result<Option<Post>, String> = async {
-        let db = env.d1("DB").map_err(|e| e.to_string())?;
-        let query = format!(
-            "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id
-             WHERE p.slug = ?1 AND p.status = 'published' AND v.version = ?2"
-        );
-        let row = db
-            .prepare(query)
-            .bind(&[JsValue::from_str(slug), JsValue::from_f64(version as f64)])
-            .map_err(|e| e.to_string())?
-            .first::<VersionRow>(None)
+    let query = format!(
+        "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id
+         WHERE p.slug = ?1 AND p.status = 'published' AND v.version = ?2"
+    );
+    let binds = [JsValue::from_str(slug), JsValue::from_f64(version as f64)];
+    let result = match d1::db(env) {
+        Ok(db) => d1::first::<VersionRow>(&db, &query, &binds, None)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(row.map(Post::from))
-    }
-    .await;
+            .map(|row| row.map(Post::from)),
+        Err(e) => Err(e),
+    };
     match result {
         Ok(Some(post)) => with_etag(json_response(200, &post.reader_json())?, &post),
         Ok(None) => cors(json_error(
@@ -205,18 +194,10 @@ pub async fn list(env: &Env, req: &Request) -> Result<Response> {
     }
     sql.push_str(" ORDER BY p.first_published_at DESC, p.doc_id DESC LIMIT ?");
     binds.push(JsValue::from_f64(f64::from(query.limit + 1)));
-    let rows: std::result::Result<Vec<ListRow>, String> = async {
-        let db = env.d1("DB").map_err(|e| e.to_string())?;
-        db.prepare(sql)
-            .bind(&binds)
-            .map_err(|e| e.to_string())?
-            .all()
-            .await
-            .map_err(|e| e.to_string())?
-            .results()
-            .map_err(|e| e.to_string())
-    }
-    .await;
+    let rows = match d1::db(env) {
+        Ok(db) => d1::all::<ListRow>(&db, &sql, &binds).await,
+        Err(e) => Err(e),
+    };
     let mut rows = match rows {
         Ok(rows) => rows,
         Err(e) => return unavailable(e),
@@ -261,18 +242,12 @@ struct VersionListRow {
 
 /// `GET /api/docs/{doc}/versions`: every published version of a document, newest first.
 pub async fn doc_versions(env: &Env, doc: &str) -> Result<Response> {
-    let rows: std::result::Result<Vec<VersionListRow>, String> = async {
-        let db = env.d1("DB").map_err(|e| e.to_string())?;
-        db.prepare("SELECT version, slug, title, word_count, published_at FROM versions WHERE doc_id = ?1 ORDER BY version DESC")
-            .bind(&[JsValue::from_str(doc)])
-            .map_err(|e| e.to_string())?
-            .all()
-            .await
-            .map_err(|e| e.to_string())?
-            .results()
-            .map_err(|e| e.to_string())
-    }
-    .await;
+    let query = "SELECT version, slug, title, word_count, published_at FROM versions
+                 WHERE doc_id = ?1 ORDER BY version DESC";
+    let rows = match d1::db(env) {
+        Ok(db) => d1::all::<VersionListRow>(&db, query, &[JsValue::from_str(doc)]).await,
+        Err(e) => Err(e),
+    };
     match rows {
         Ok(rows) => {
             let versions: Vec<_> = rows
