@@ -4,13 +4,13 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: dev test tools build check unit e2e bench deploy clean
+.PHONY: dev test tools build check unit e2e browser bench deploy clean
 
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
 dev: tools build
 	@$(ENV) wrangler d1 migrations apply DB --local >/dev/null
 	@echo
-	@echo "Folio is starting on http://127.0.0.1:$(PORT)"
+	@echo "Folio is starting: open http://127.0.0.1:$(PORT) for the editor"
 	@echo "  y-websocket:  new WebsocketProvider('ws://127.0.0.1:$(PORT)/sync', '<doc-id>', ydoc)"
 	@echo "  state:        curl http://127.0.0.1:$(PORT)/api/docs/<doc-id>/state"
 	@echo "  health:       curl http://127.0.0.1:$(PORT)/health"
@@ -18,16 +18,18 @@ dev: tools build
 	@$(ENV) CI=true wrangler dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
 
 ## Run every check and test: format, lint, unit tests, then end-to-end tests on wrangler dev.
-test: tools check unit build e2e
+test: tools check unit build e2e browser
 
 ## Install the toolchain and packages, once per machine (idempotent).
 tools:
 	@scripts/tools.sh
 
-## Build the worker (release, without wasm-opt: see README "How it is built").
+## Build the worker (release, without wasm-opt: see README "How it is built") and the editor.
 build: tools
 	@$(ENV) worker-build --release --no-opt >build.log 2>&1 || { cat build.log; exit 1; }
 	@ls -l build/index_bg.wasm | awk '{printf "built build/index_bg.wasm: %d bytes\n", $$5}'
+	@$(ENV) npm run --silent build:client 2>&1 | grep -v 'Unknown user config' || true
+	@test -f client/dist/index.html && echo "built client/dist (the editor)"
 
 check: tools
 	@$(ENV) cargo fmt --check
@@ -39,6 +41,11 @@ unit: tools
 
 e2e: build
 	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/*.test.mjs
+
+## The editor in Debian's Chromium (installed on first use), against wrangler dev.
+browser: build
+	@scripts/browser-tools.sh
+	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/browser/*.test.mjs
 
 ## Edit propagation latency between stock y-websocket clients (prints p50/p99).
 bench: tools build

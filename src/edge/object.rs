@@ -38,6 +38,9 @@ pub struct DocumentObject {
     /// When D1's registry row was last touched (ms), and whether edits came since.
     touched_at: std::cell::Cell<i64>,
     dirty: std::cell::Cell<bool>,
+    /// When a trailing touch is due (the alarm runs it), so the last edits of a burst reach
+    /// the registry even if the author stays connected.
+    touch_due: std::cell::Cell<Option<i64>>,
 }
 
 /// Backoff before a failed scheduled entry is tried again (ms).
@@ -615,6 +618,7 @@ impl DurableObject for DocumentObject {
             doc_id: RefCell::new(None),
             touched_at: std::cell::Cell::new(0),
             dirty: std::cell::Cell::new(false),
+            touch_due: std::cell::Cell::new(None),
         }
     }
 
@@ -678,8 +682,23 @@ impl DurableObject for DocumentObject {
                 }
                 if edited {
                     self.dirty.set(true);
-                    if now_ms() - self.touched_at.get() >= TOUCH_INTERVAL_MS {
+                    let now = now_ms();
+                    if now - self.touched_at.get() >= TOUCH_INTERVAL_MS {
                         self.touch(None);
+                    } else if self.touch_due.get().is_none() {
+                        // Throttled: a trailing touch at the end of the window.
+                        let due = self.touched_at.get() + TOUCH_INTERVAL_MS;
+                        self.touch_due.set(Some(due));
+                        let storage = self.state.storage();
+                        let earlier = match storage.get_alarm().await {
+                            Ok(Some(at)) => at > due,
+                            _ => true,
+                        };
+                        if earlier {
+                            if let Err(e) = storage.set_alarm((due - now).max(0)).await {
+                                console_error!("setting the alarm failed: {e}");
+                            }
+                        }
                     }
                 }
             }
@@ -720,6 +739,12 @@ impl DurableObject for DocumentObject {
 
     async fn alarm(&self) -> Result<Response> {
         let _guard = self.publish_lock.lock().await;
+        if self.touch_due.get().is_some_and(|due| due <= now_ms()) {
+            self.touch_due.set(None);
+            if self.dirty.get() {
+                self.touch(None);
+            }
+        }
         let retry = self.run_schedule().await;
         // Then pending KV writes, and the next alarm: after a failure, not before the backoff.
         let not_before = retry.then(|| now_ms() + SCHEDULE_RETRY_MS);

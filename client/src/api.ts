@@ -1,0 +1,31 @@
+// The author API, with its JSON errors turned into readable messages.
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+export async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  } catch {
+    throw new ApiError(0, 'offline', 'Folio cannot be reached: check your connection.');
+  }
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : {};
+  if (!res.ok) {
+    const e = body?.error ?? {};
+    throw new ApiError(res.status, e.code ?? 'error', e.message ?? `Request failed (${res.status})`);
+  }
+  return body as T;
+}
+
+export interface DocSummary {
+  id: string; title: string; status: 'draft' | 'published' | 'scheduled'; slug: string | null;
+  version: number | null; updated_at: string; published_at: string | null; next_publish_at: string | null;
+}
+export interface Published { version: number; slug: string; status: string; published_at: string; created: boolean }
+export interface Entry { id: number; action: 'publish' | 'unpublish'; at: string }
+export interface Version { version: number; slug: string; title: string; word_count: number; published_at: string }

@@ -1,0 +1,203 @@
+// The authors' editor in real Chromium (Debian's, driven by playwright-core) against the real
+// worker under wrangler dev: two authors co-editing with named carets, publishing and
+// scheduling from the page, offline edits merging, restoring from the history panel.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startFolio, waitFor } from '../e2e/folio.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let folio;
+let browser;
+const consoleErrors = [];
+
+before(async () => {
+  folio = await startFolio('browser');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await folio?.stop();
+});
+
+/** A browser context whose author is already known (name and colour remembered). */
+async function author(name, color) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript(([n, c]) => {
+    localStorage.setItem('folio.user', JSON.stringify({ name: n, color: c }));
+  }, [name, color]);
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${name}: ${e.message}`));
+  return { context, page };
+}
+
+async function newDoc() {
+  const res = await fetch(`${folio.url}/api/docs`, { method: 'POST' });
+  return (await res.json()).id;
+}
+
+async function openDoc(page, id) {
+  await page.goto(`${folio.url}/#/doc/${id}`);
+  await page.locator('.conn[data-state=connected]').waitFor({ timeout: 15_000 });
+}
+
+/** The document's text as the editor holds it (carets of others are not text). */
+const bodyText = (page) => page.evaluate(() => window.folio.editor.getText());
+
+test('two authors type at once, see each other\'s text and named caret; the dashboard lists it', async () => {
+  const ada = await author('Ada', '#e11d48');
+  const grace = await author('Grace', '#2563eb');
+  try {
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    await openDoc(grace.page, id);
+    await ada.page.locator('input.title').fill('Shared draft');
+    await waitFor(async () => (await grace.page.locator('input.title').inputValue()) === 'Shared draft', 10_000, 'title shared');
+
+    await ada.page.locator('.body .ProseMirror').click();
+    await grace.page.locator('.body .ProseMirror').click();
+    await Promise.all([
+      ada.page.keyboard.type('Ada writes here. ', { delay: 20 }),
+      grace.page.keyboard.type('Grace adds this. ', { delay: 20 }),
+    ]);
+    for (const p of [ada.page, grace.page]) {
+      await waitFor(async () => {
+        const t = await bodyText(p);
+        return t.includes('Ada writes here.') && t.includes('Grace adds this.');
+      }, 10_000, 'both texts everywhere');
+    }
+    assert.equal(await bodyText(ada.page), await bodyText(grace.page));
+    // Named carets, and the presence list.
+    await ada.page.locator('.collaboration-carets__label', { hasText: 'Grace' }).waitFor({ timeout: 10_000 });
+    await grace.page.locator('.collaboration-carets__label', { hasText: 'Ada' }).waitFor({ timeout: 10_000 });
+    await ada.page.locator('.people li', { hasText: 'Grace' }).waitFor();
+    await ada.page.screenshot({ path: path.join(ROOT, 'docs/editor.png') });
+
+    const dash = await ada.context.newPage(); // an author already known: no name dialog
+    await dash.goto(`${folio.url}/#/`);
+    // The registry learns titles at most 10 s after an edit (trailing touch) and the
+    // dashboard refreshes every 5 s.
+    await dash.locator('.docs li', { hasText: 'Shared draft' }).waitFor({ timeout: 25_000 });
+    await dash.close();
+  } finally {
+    await ada.context.close();
+    await grace.context.close();
+  }
+});
+
+test('publish from the page; a scheduled publish appears on the public page after its time', async () => {
+  const ada = await author('Ada', '#e11d48');
+  try {
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    await ada.page.locator('input.title').fill('Page Post');
+    await ada.page.locator('.body .ProseMirror').click();
+    await ada.page.keyboard.type('Published from the editor.');
+    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text?.includes('editor.'), 10_000, 'draft saved');
+    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await ada.page.locator('.message', { hasText: 'Published version 1' }).waitFor({ timeout: 10_000 });
+    const link = ada.page.locator('a.public-link');
+    assert.equal(await link.textContent(), '/p/page-post');
+    const pub = await browser.newPage();
+    await pub.goto(`${folio.url}/p/page-post`);
+    assert.match(await pub.locator('article').innerText(), /Published from the editor\./);
+
+    // Schedule a second document a few seconds ahead.
+    const later = await newDoc();
+    await openDoc(ada.page, later);
+    await ada.page.locator('input.title').fill('Later Post');
+    await ada.page.locator('.body .ProseMirror').click();
+    await ada.page.keyboard.type('Right on time.');
+    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${later}`)).json()).text?.includes('time.'), 10_000, 'draft saved');
+    const at = new Date(Date.now() + 4000);
+    const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    await ada.page.locator('#schedule-at').fill(local);
+    await ada.page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await ada.page.locator('.entries li', { hasText: 'publish' }).waitFor({ timeout: 10_000 });
+    await waitFor(async () => (await fetch(`${folio.url}/p/later-post`)).status === 200, 20_000, 'scheduled post public');
+    await pub.goto(`${folio.url}/p/later-post`);
+    assert.match(await pub.locator('article').innerText(), /Right on time\./);
+    await pub.close();
+  } finally {
+    await ada.context.close();
+  }
+});
+
+test('an author goes offline, both edit, they reconnect: nothing is lost', async () => {
+  const ada = await author('Ada', '#e11d48');
+  const grace = await author('Grace', '#2563eb');
+  try {
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    await openDoc(grace.page, id);
+    await ada.page.locator('.body .ProseMirror').click();
+    await ada.page.keyboard.type('Shared start.');
+    await waitFor(async () => (await bodyText(grace.page)).includes('Shared start.'), 10_000, 'start shared');
+
+    await grace.context.setOffline(true);
+    await grace.page.evaluate(() => window.folio.provider.disconnect()); // the socket drops too
+    await grace.page.locator('.conn[data-state=offline]').waitFor({ timeout: 10_000 });
+    await grace.page.locator('.body .ProseMirror').click();
+    await grace.page.keyboard.press('End');
+    await grace.page.keyboard.type(' Grace offline.');
+    await ada.page.keyboard.type(' Ada online.');
+    await waitFor(async () => (await bodyText(ada.page)).includes('Ada online.'), 5000, 'ada typed');
+    assert.ok(!(await bodyText(ada.page)).includes('Grace offline.'));
+
+    await grace.context.setOffline(false);
+    await grace.page.evaluate(() => window.folio.provider.connect());
+    for (const p of [ada.page, grace.page]) {
+      await waitFor(async () => {
+        const t = await bodyText(p);
+        return t.includes('Grace offline.') && t.includes('Ada online.') && t.includes('Shared start.');
+      }, 15_000, 'converged after reconnect');
+    }
+    assert.equal(await bodyText(ada.page), await bodyText(grace.page));
+    await grace.page.locator('.conn[data-state=connected]').waitFor();
+  } finally {
+    await ada.context.close();
+    await grace.context.close();
+  }
+});
+
+test('restoring a version from the history panel reaches the other author live', async () => {
+  const ada = await author('Ada', '#e11d48');
+  const grace = await author('Grace', '#2563eb');
+  try {
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    await openDoc(grace.page, id);
+    await ada.page.locator('input.title').fill('History');
+    await ada.page.locator('.body .ProseMirror').click();
+    await ada.page.keyboard.type('The first version.');
+    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text?.includes('version.'), 10_000, 'saved');
+    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await ada.page.locator('.message', { hasText: 'Published version 1' }).waitFor({ timeout: 10_000 });
+    await ada.page.locator('.body .ProseMirror').click(); // focus left with the Publish button
+    await ada.page.keyboard.press('ControlOrMeta+a');
+    await ada.page.keyboard.type('A rewrite.');
+    await waitFor(async () => (await bodyText(grace.page)) === 'A rewrite.', 10_000, 'rewrite shared');
+    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === 'A rewrite.', 10_000, 'saved');
+    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await ada.page.locator('.message', { hasText: 'Published version 2' }).waitFor({ timeout: 10_000 });
+
+    await ada.page.locator('.versions button[data-version="1"]').click();
+    await ada.page.locator('.message', { hasText: 'Restored version 1' }).waitFor({ timeout: 10_000 });
+    await waitFor(async () => (await bodyText(grace.page)) === 'The first version.', 10_000, 'grace sees the restore');
+  } finally {
+    await ada.context.close();
+    await grace.context.close();
+  }
+});
+
+test('no errors in the browser console', () => {
+  // WebSocket failures while deliberately offline are the browser's own report, not the app's.
+  const real = consoleErrors.filter((e) => !/WebSocket connection .* failed|ERR_INTERNET_DISCONNECTED/.test(e));
+  assert.deepEqual(real, []);
+});
