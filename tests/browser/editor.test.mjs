@@ -47,16 +47,35 @@ async function openDoc(page, id) {
   await page.locator('.conn[data-state=connected]').waitFor({ timeout: 15_000 });
 }
 
+/** Two authors, Ada and Grace, on document `id`; `close()` ends both. */
+async function pair(id) {
+  const ada = await author('Ada', '#e11d48');
+  const grace = await author('Grace', '#2563eb');
+  await openDoc(ada.page, id);
+  await openDoc(grace.page, id);
+  return { ada, grace, close: async () => { await ada.context.close(); await grace.context.close(); } };
+}
+
+/** Types a title and body in `page` and waits until the server has the draft. */
+async function writeDraft(page, id, title, text) {
+  await page.locator('input.title').fill(title);
+  await page.locator('.body .ProseMirror').click();
+  await page.keyboard.type(text);
+  await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === text, 10_000, 'draft saved');
+}
+
+/** Clicks Publish and waits for version `n` to be confirmed on the page. */
+async function publishFromPage(page, n) {
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
+  await page.locator('.message', { hasText: `Published version ${n}` }).waitFor({ timeout: 10_000 });
+}
+
 /** The document's text as the editor holds it (carets of others are not text). */
 const bodyText = (page) => page.evaluate(() => window.folio.editor.getText());
 
 test('two authors type at once, see each other\'s text and named caret; the dashboard lists it', async () => {
-  const ada = await author('Ada', '#e11d48');
-  const grace = await author('Grace', '#2563eb');
+  const { ada, grace, close } = await pair(await newDoc());
   try {
-    const id = await newDoc();
-    await openDoc(ada.page, id);
-    await openDoc(grace.page, id);
     await ada.page.locator('input.title').fill('Shared draft');
     await waitFor(async () => (await grace.page.locator('input.title').inputValue()) === 'Shared draft', 10_000, 'title shared');
 
@@ -86,8 +105,7 @@ test('two authors type at once, see each other\'s text and named caret; the dash
     await dash.locator('.docs li', { hasText: 'Shared draft' }).waitFor({ timeout: 25_000 });
     await dash.close();
   } finally {
-    await ada.context.close();
-    await grace.context.close();
+    await close();
   }
 });
 
@@ -96,12 +114,8 @@ test('publish from the page; a scheduled publish appears on the public page afte
   try {
     const id = await newDoc();
     await openDoc(ada.page, id);
-    await ada.page.locator('input.title').fill('Page Post');
-    await ada.page.locator('.body .ProseMirror').click();
-    await ada.page.keyboard.type('Published from the editor.');
-    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text?.includes('editor.'), 10_000, 'draft saved');
-    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
-    await ada.page.locator('.message', { hasText: 'Published version 1' }).waitFor({ timeout: 10_000 });
+    await writeDraft(ada.page, id, 'Page Post', 'Published from the editor.');
+    await publishFromPage(ada.page, 1);
     const link = ada.page.locator('a.public-link');
     assert.equal(await link.textContent(), '/p/page-post');
     const pub = await browser.newPage();
@@ -111,10 +125,7 @@ test('publish from the page; a scheduled publish appears on the public page afte
     // Schedule a second document a few seconds ahead.
     const later = await newDoc();
     await openDoc(ada.page, later);
-    await ada.page.locator('input.title').fill('Later Post');
-    await ada.page.locator('.body .ProseMirror').click();
-    await ada.page.keyboard.type('Right on time.');
-    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${later}`)).json()).text?.includes('time.'), 10_000, 'draft saved');
+    await writeDraft(ada.page, later, 'Later Post', 'Right on time.');
     const at = new Date(Date.now() + 4000);
     const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
     await ada.page.locator('#schedule-at').fill(local);
@@ -130,12 +141,8 @@ test('publish from the page; a scheduled publish appears on the public page afte
 });
 
 test('an author goes offline, both edit, they reconnect: nothing is lost', async () => {
-  const ada = await author('Ada', '#e11d48');
-  const grace = await author('Grace', '#2563eb');
+  const { ada, grace, close } = await pair(await newDoc());
   try {
-    const id = await newDoc();
-    await openDoc(ada.page, id);
-    await openDoc(grace.page, id);
     await ada.page.locator('.body .ProseMirror').click();
     await ada.page.keyboard.type('Shared start.');
     await waitFor(async () => (await bodyText(grace.page)).includes('Shared start.'), 10_000, 'start shared');
@@ -161,38 +168,52 @@ test('an author goes offline, both edit, they reconnect: nothing is lost', async
     assert.equal(await bodyText(ada.page), await bodyText(grace.page));
     await grace.page.locator('.conn[data-state=connected]').waitFor();
   } finally {
-    await ada.context.close();
-    await grace.context.close();
+    await close();
   }
 });
 
 test('restoring a version from the history panel reaches the other author live', async () => {
-  const ada = await author('Ada', '#e11d48');
-  const grace = await author('Grace', '#2563eb');
+  const id = await newDoc();
+  const { ada, grace, close } = await pair(id);
   try {
-    const id = await newDoc();
-    await openDoc(ada.page, id);
-    await openDoc(grace.page, id);
-    await ada.page.locator('input.title').fill('History');
-    await ada.page.locator('.body .ProseMirror').click();
-    await ada.page.keyboard.type('The first version.');
-    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text?.includes('version.'), 10_000, 'saved');
-    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
-    await ada.page.locator('.message', { hasText: 'Published version 1' }).waitFor({ timeout: 10_000 });
+    await writeDraft(ada.page, id, 'History', 'The first version.');
+    await publishFromPage(ada.page, 1);
     await ada.page.locator('.body .ProseMirror').click(); // focus left with the Publish button
     await ada.page.keyboard.press('ControlOrMeta+a');
     await ada.page.keyboard.type('A rewrite.');
     await waitFor(async () => (await bodyText(grace.page)) === 'A rewrite.', 10_000, 'rewrite shared');
     await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === 'A rewrite.', 10_000, 'saved');
-    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
-    await ada.page.locator('.message', { hasText: 'Published version 2' }).waitFor({ timeout: 10_000 });
+    await publishFromPage(ada.page, 2);
 
     await ada.page.locator('.versions button[data-version="1"]').click();
     await ada.page.locator('.message', { hasText: 'Restored version 1' }).waitFor({ timeout: 10_000 });
     await waitFor(async () => (await bodyText(grace.page)) === 'The first version.', 10_000, 'grace sees the restore');
   } finally {
+    await close();
+  }
+});
+
+test('usable on a narrow screen and from the keyboard', async () => {
+  const ada = await author('Ada', '#e11d48');
+  try {
+    await ada.page.setViewportSize({ width: 390, height: 800 });
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    const overflow = await ada.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow} px)`);
+    await ada.page.getByRole('button', { name: 'Publish', exact: true }).scrollIntoViewIfNeeded();
+    assert.ok(await ada.page.getByRole('button', { name: 'Publish', exact: true }).isVisible());
+    // Keyboard only: Tab from the back link reaches the title, then the body.
+    await ada.page.locator('a', { hasText: 'Documents' }).focus();
+    await ada.page.keyboard.press('Tab');
+    assert.equal(await ada.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Title');
+    await ada.page.keyboard.type('Keyboard title');
+    await ada.page.keyboard.press('Tab');
+    await ada.page.keyboard.type('Typed without a mouse.');
+    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === 'Typed without a mouse.', 10_000, 'keyboard edit saved');
+    assert.equal(await ada.page.locator('input.title').inputValue(), 'Keyboard title');
+  } finally {
     await ada.context.close();
-    await grace.context.close();
   }
 });
 
