@@ -29,6 +29,10 @@ use crate::store::{fresh_client_id, Storage, Store};
 pub struct Conn {
     #[serde(default)]
     pub clients: BTreeMap<u64, u32>,
+    /// The awareness client id this connection speaks for: the first it announced, unless
+    /// another connection already held it. Awareness for any other id is dropped.
+    #[serde(default)]
+    pub own: Option<u64>,
 }
 
 /// What to do after a frame was handled.
@@ -68,6 +72,9 @@ pub struct Room<S> {
     /// queries. Memory only: after hibernation it refills as editors renew their state
     /// (y-protocols clients do so every 15 s).
     awareness: BTreeMap<u64, AwarenessEntry>,
+    /// Awareness client ids held by a live connection (see [`Conn::own`]); rebuilt with
+    /// [`Room::adopt`] when the room is loaded.
+    claimed: std::collections::BTreeSet<u64>,
 }
 
 impl<S: Storage> Room<S> {
@@ -81,7 +88,15 @@ impl<S: Storage> Room<S> {
             doc,
             store,
             awareness: BTreeMap::new(),
+            claimed: Default::default(),
         })
+    }
+
+    /// Records the awareness id an existing connection holds (after a load or a wake).
+    pub fn adopt(&mut self, conn: &Conn) {
+        if let Some(own) = conn.own {
+            self.claimed.insert(own);
+        }
     }
 
     /// The frames a new connection receives: our SyncStep1, and the awareness states we know.
@@ -121,18 +136,41 @@ impl<S: Storage> Room<S> {
                 }
             }
             Incoming::Awareness(entries) => {
-                for entry in entries {
+                // A connection speaks only for its own client id: the first it announces,
+                // unless another connection holds that id. Everything else is dropped.
+                if conn.own.is_none() {
+                    let first = entries.first().map(|e| e.client);
+                    if let Some(id) = first.filter(|id| !self.claimed.contains(id)) {
+                        conn.own = Some(id);
+                        self.claimed.insert(id);
+                        out.conn_changed = true;
+                    }
+                }
+                let total = entries.len();
+                let kept: Vec<AwarenessEntry> = entries
+                    .into_iter()
+                    .filter(|e| Some(e.client) == conn.own)
+                    .collect();
+                if kept.is_empty() {
+                    return Ok(out);
+                }
+                for entry in &kept {
                     if entry.is_removal() {
                         conn.clients.remove(&entry.client);
                         self.awareness.remove(&entry.client);
                     } else {
                         conn.clients.insert(entry.client, entry.clock);
-                        self.awareness.insert(entry.client, entry);
+                        self.awareness.insert(entry.client, entry.clone());
                     }
                 }
                 out.conn_changed = true;
-                // Relay the frame as received: it decoded, so every peer can parse it.
-                out.broadcast = Some(frame.to_vec());
+                // Relay the frame as received when all of it was the sender's own (it decoded,
+                // so every peer can parse it); otherwise only the sender's own entries.
+                out.broadcast = Some(if kept.len() == total {
+                    frame.to_vec()
+                } else {
+                    protocol::awareness(&kept)
+                });
             }
             Incoming::QueryAwareness => {
                 if !self.awareness.is_empty() {
@@ -149,6 +187,9 @@ impl<S: Storage> Room<S> {
     pub fn disconnect(&mut self, conn: &mut Conn) -> Option<Vec<u8>> {
         for client in conn.clients.keys() {
             self.awareness.remove(client);
+        }
+        if let Some(own) = conn.own.take() {
+            self.claimed.remove(&own);
         }
         farewell(conn)
     }
@@ -380,6 +421,114 @@ mod tests {
         assert!(conn.clients.is_empty());
         assert_eq!(room.disconnect(&mut conn), None, "removal is sent once");
         assert_eq!(room.greeting().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_connection_speaks_only_for_its_own_client_id() {
+        let (mut room, _) = open();
+        let (mut ada, mut eve) = (Conn::default(), Conn::default());
+        let ada_state = AwarenessEntry {
+            client: 1,
+            clock: 1,
+            json: r#"{"user":"Ada"}"#.into(),
+        };
+        room.receive(&mut ada, &protocol::awareness([&ada_state]))
+            .unwrap();
+        assert_eq!(ada.own, Some(1));
+
+        // Eve first claims her own id, then tries to speak for Ada and to remove her.
+        let eve_state = AwarenessEntry {
+            client: 2,
+            clock: 1,
+            json: "{}".into(),
+        };
+        room.receive(&mut eve, &protocol::awareness([&eve_state]))
+            .unwrap();
+        let spoof = AwarenessEntry {
+            client: 1,
+            clock: 9,
+            json: r#"{"user":"Mallory"}"#.into(),
+        };
+        let remove = AwarenessEntry {
+            client: 1,
+            clock: 10,
+            json: "null".into(),
+        };
+        for frame in [
+            protocol::awareness([&spoof]),
+            protocol::awareness([&remove]),
+        ] {
+            let out = room.receive(&mut eve, &frame).unwrap();
+            assert_eq!(out.broadcast, None, "nothing relayed");
+        }
+        // Mixed: only Eve's own entry is relayed, re-encoded.
+        let mixed = protocol::awareness([&spoof, &eve_state]);
+        let out = room.receive(&mut eve, &mixed).unwrap();
+        assert_eq!(
+            protocol::decode(&out.broadcast.unwrap()).unwrap(),
+            Incoming::Awareness(vec![eve_state])
+        );
+        let out = room
+            .receive(&mut Conn::default(), &[protocol::MSG_QUERY_AWARENESS as u8])
+            .unwrap();
+        let Incoming::Awareness(states) = protocol::decode(&out.reply[0]).unwrap() else {
+            panic!()
+        };
+        assert!(
+            states
+                .iter()
+                .any(|e| e.client == 1 && e.json.contains("Ada")),
+            "Ada's state intact"
+        );
+
+        // A newcomer cannot claim an id another connection holds, even as its first message.
+        let mut late = Conn::default();
+        assert_eq!(
+            room.receive(&mut late, &protocol::awareness([&spoof]))
+                .unwrap()
+                .broadcast,
+            None
+        );
+        assert_eq!(late.own, None);
+        // Once Ada leaves, her id is free again (her reconnecting client takes it back).
+        room.disconnect(&mut ada);
+        let back = AwarenessEntry {
+            client: 1,
+            clock: 11,
+            json: "{}".into(),
+        };
+        assert!(room
+            .receive(&mut late, &protocol::awareness([&back]))
+            .unwrap()
+            .broadcast
+            .is_some());
+    }
+
+    #[test]
+    fn claims_survive_a_reload_through_adopt() {
+        let (mut room, storage) = open();
+        let mut ada = Conn::default();
+        let a = AwarenessEntry {
+            client: 1,
+            clock: 1,
+            json: "{}".into(),
+        };
+        room.receive(&mut ada, &protocol::awareness([&a])).unwrap();
+        let saved: Conn = serde_json::from_str(&serde_json::to_string(&ada).unwrap()).unwrap();
+        let mut woken = Room::open(storage).unwrap(); // hibernation: memory gone
+        woken.adopt(&saved);
+        let spoof = AwarenessEntry {
+            client: 1,
+            clock: 5,
+            json: "{}".into(),
+        };
+        assert_eq!(
+            woken
+                .receive(&mut Conn::default(), &protocol::awareness([&spoof]))
+                .unwrap()
+                .broadcast,
+            None
+        );
     }
 
     #[test]

@@ -77,7 +77,12 @@ impl DocumentObject {
             Some(room) => room,
             None => {
                 let sql = SqlStore::open(self.state.storage().sql())?;
-                slot.insert(Room::open(sql)?)
+                let mut room = Room::open(sql)?;
+                // Connections outlive the room (hibernation): take back their awareness claims.
+                for ws in self.state.get_websockets() {
+                    room.adopt(&conn_of(&ws));
+                }
+                slot.insert(room)
             }
         };
         let result = f(room);

@@ -89,3 +89,39 @@ test('ten providers making 100 concurrent random edits each converge, equal to /
     for (const c of clients) disconnect(c);
   }
 });
+
+test('awareness spoofed for another client id is dropped', async () => {
+  const { rawSocket } = await import('./folio.mjs');
+  const encoding = await import('lib0/encoding');
+  const awarenessFrame = (client, clock, state) => {
+    const inner = encoding.createEncoder();
+    encoding.writeVarUint(inner, 1);
+    encoding.writeVarUint(inner, client);
+    encoding.writeVarUint(inner, clock);
+    encoding.writeVarString(inner, JSON.stringify(state));
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
+    return encoding.toUint8Array(e);
+  };
+  const ada = connect(folio, 'spoof');
+  const watcher = connect(folio, 'spoof');
+  try {
+    await Promise.all([synced(ada.provider), synced(watcher.provider)]);
+    ada.provider.awareness.setLocalStateField('user', { name: 'Ada' });
+    const adaId = ada.doc.clientID;
+    await waitFor(() => watcher.provider.awareness.getStates().get(adaId)?.user?.name === 'Ada', 10_000, 'Ada visible');
+
+    const eve = await rawSocket(folio, 'spoof');
+    eve.ws.send(awarenessFrame(424242, 1, { user: { name: 'Eve' } })); // Eve's own id: fine
+    await waitFor(() => watcher.provider.awareness.getStates().get(424242)?.user?.name === 'Eve', 10_000, 'Eve visible');
+    eve.ws.send(awarenessFrame(adaId, 1_000_000, { user: { name: 'Mallory' } })); // Ada's id
+    eve.ws.send(awarenessFrame(adaId, 1_000_001, null)); // and removing Ada
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(watcher.provider.awareness.getStates().get(adaId)?.user?.name, 'Ada', 'spoof dropped');
+    eve.ws.close();
+  } finally {
+    disconnect(ada);
+    disconnect(watcher);
+  }
+});
