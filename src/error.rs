@@ -43,6 +43,8 @@ pub enum Error {
     InvalidDocId,
     /// The document has never been written.
     UnknownDocument,
+    /// A connection exceeded its message or byte budget.
+    RateLimited(&'static str),
     /// A request parameter is invalid: 400 naming it.
     BadParameter {
         parameter: &'static str,
@@ -79,6 +81,7 @@ impl fmt::Display for Error {
                 f.write_str("document id must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'")
             }
             Error::UnknownDocument => f.write_str("document not found"),
+            Error::RateLimited(what) => write!(f, "too many {what}; slow down and reconnect"),
             Error::BadParameter { message, .. } => f.write_str(message),
         }
     }
@@ -98,6 +101,9 @@ pub mod close {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an unexpected condition (storage failure); reconnecting is safe.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// Folio's own code (4000-4999 are for applications): the connection sent more messages
+    /// or bytes per second than its budget.
+    pub const RATE_LIMITED: u16 = 4008;
 }
 
 impl Error {
@@ -106,6 +112,7 @@ impl Error {
         match self {
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => close::MESSAGE_TOO_BIG,
             Error::TextFrame => close::UNSUPPORTED_DATA,
+            Error::RateLimited(_) => close::RATE_LIMITED,
             Error::Malformed(_) => close::INVALID_PAYLOAD,
             Error::Corrupt(_)
             | Error::Storage(_)
@@ -136,6 +143,7 @@ impl Error {
             Error::BadParameter { .. } => (400, "invalid_parameter"),
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => (413, "too_large"),
             Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
+            Error::RateLimited(_) => (429, "rate_limited"),
             Error::Corrupt(_) | Error::Storage(_) | Error::Internal(_) => (500, "internal"),
         }
     }

@@ -39,3 +39,15 @@ pub const MAX_DOC_ID_LEN: usize = 128;
 
 /// Largest client id Yjs can produce and JavaScript can represent exactly (2^53 - 1).
 pub const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
+
+/// Per-connection budget: sustained messages per second, and the burst allowed above it.
+/// A person typing fast sends a few dozen messages a second (edits plus awareness); a
+/// client far beyond this is broken or hostile and is cut off (close 4008) so that it cannot
+/// stall the document for everyone else.
+pub const BUDGET_MESSAGES_PER_SEC: f64 = 200.0;
+pub const BUDGET_MESSAGE_BURST: f64 = 1000.0;
+
+/// Per-connection budget in bytes: sustained rate and burst (a burst fits a frame at the
+/// [`MAX_FRAME_BYTES`] cap twice over, e.g. a large paste).
+pub const BUDGET_BYTES_PER_SEC: f64 = 1024.0 * 1024.0;
+pub const BUDGET_BYTE_BURST: f64 = 4.0 * 1024.0 * 1024.0;

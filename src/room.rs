@@ -19,7 +19,10 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_DOC_BYTES, MAX_FRAME_BYTES};
+use crate::limits::{
+    BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
+    MAX_DOC_BYTES, MAX_FRAME_BYTES,
+};
 use crate::protocol::{self, AwarenessEntry, Incoming};
 use crate::store::{fresh_client_id, Storage, Store};
 
@@ -29,6 +32,9 @@ use crate::store::{fresh_client_id, Storage, Store};
 pub struct Conn {
     #[serde(default)]
     pub clients: BTreeMap<u64, u32>,
+    /// A random key naming this connection in the room's memory (its budget).
+    #[serde(default)]
+    pub key: u64,
     /// The awareness client id this connection speaks for: the first it announced, unless
     /// another connection already held it. Awareness for any other id is dropped.
     #[serde(default)]
@@ -64,6 +70,45 @@ pub fn farewell(conn: &mut Conn) -> Option<Vec<u8>> {
     Some(protocol::awareness(&gone))
 }
 
+/// A connection's allowance of messages and bytes: two token buckets refilled continuously.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    messages: f64,
+    bytes: f64,
+    at_ms: i64,
+}
+
+impl Budget {
+    /// A full budget at time `now_ms`.
+    pub fn new(now_ms: i64) -> Self {
+        Budget {
+            messages: BUDGET_MESSAGE_BURST,
+            bytes: BUDGET_BYTE_BURST,
+            at_ms: now_ms,
+        }
+    }
+
+    /// Spends one message of `bytes` at `now_ms`.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] when either bucket is empty.
+    pub fn spend(&mut self, bytes: usize, now_ms: i64) -> Result<()> {
+        let secs = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
+        self.at_ms = self.at_ms.max(now_ms);
+        self.messages = (self.messages + secs * BUDGET_MESSAGES_PER_SEC).min(BUDGET_MESSAGE_BURST);
+        self.bytes = (self.bytes + secs * BUDGET_BYTES_PER_SEC).min(BUDGET_BYTE_BURST);
+        if self.messages < 1.0 {
+            return Err(Error::RateLimited("messages"));
+        }
+        if self.bytes < bytes as f64 {
+            return Err(Error::RateLimited("bytes"));
+        }
+        self.messages -= 1.0;
+        self.bytes -= bytes as f64;
+        Ok(())
+    }
+}
+
 /// A document's live session; see the module docs.
 pub struct Room<S> {
     doc: Doc,
@@ -75,6 +120,9 @@ pub struct Room<S> {
     /// Awareness client ids held by a live connection (see [`Conn::own`]); rebuilt with
     /// [`Room::adopt`] when the room is loaded.
     claimed: std::collections::BTreeSet<u64>,
+    /// Each connection's budget, by [`Conn::key`]. Memory only: a flooding client keeps the
+    /// object awake, and a fresh budget after a wake is harmless.
+    budgets: std::collections::HashMap<u64, Budget>,
 }
 
 impl<S: Storage> Room<S> {
@@ -89,7 +137,20 @@ impl<S: Storage> Room<S> {
             store,
             awareness: BTreeMap::new(),
             claimed: Default::default(),
+            budgets: Default::default(),
         })
+    }
+
+    /// Charges one incoming frame of `bytes` to `conn`'s budget at `now_ms`; call it before
+    /// [`Room::receive`].
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`]: close the connection (4008).
+    pub fn spend(&mut self, conn: &Conn, bytes: usize, now_ms: i64) -> Result<()> {
+        self.budgets
+            .entry(conn.key)
+            .or_insert_with(|| Budget::new(now_ms))
+            .spend(bytes, now_ms)
     }
 
     /// Records the awareness id an existing connection holds (after a load or a wake).
@@ -191,6 +252,7 @@ impl<S: Storage> Room<S> {
         if let Some(own) = conn.own.take() {
             self.claimed.remove(&own);
         }
+        self.budgets.remove(&conn.key);
         farewell(conn)
     }
 
@@ -502,6 +564,46 @@ mod tests {
             .unwrap()
             .broadcast
             .is_some());
+    }
+
+    #[test]
+    fn a_budget_refills_and_runs_out() {
+        let mut b = Budget::new(0);
+        for _ in 0..BUDGET_MESSAGE_BURST as usize {
+            b.spend(10, 0).unwrap();
+        }
+        assert_eq!(b.spend(10, 0), Err(Error::RateLimited("messages")));
+        assert_eq!(Error::RateLimited("messages").close_code(), 4008);
+        // 100 ms later, 20 more messages are allowed at 200/s.
+        for _ in 0..20 {
+            b.spend(10, 100).unwrap();
+        }
+        assert!(b.spend(10, 100).is_err());
+        // Bytes: a burst of 4 MiB, then 1 MiB/s.
+        let mut b = Budget::new(0);
+        b.spend(4 << 20, 0).unwrap();
+        assert_eq!(b.spend(1, 0), Err(Error::RateLimited("bytes")));
+        b.spend(1 << 19, 500).unwrap();
+        // A clock going backwards refills nothing and breaks nothing.
+        assert!(b.spend(1 << 20, 100).is_err());
+    }
+
+    #[test]
+    fn each_connection_has_its_own_budget() {
+        let (mut room, _) = open();
+        let flood = Conn {
+            key: 1,
+            ..Conn::default()
+        };
+        let calm = Conn {
+            key: 2,
+            ..Conn::default()
+        };
+        while room.spend(&flood, 1, 0).is_ok() {}
+        room.spend(&calm, 1, 0).unwrap();
+        let mut flood = flood;
+        room.disconnect(&mut flood);
+        room.spend(&flood, 1, 0).unwrap(); // a new connection with that key starts afresh
     }
 
     #[test]

@@ -131,6 +131,12 @@ impl DocumentObject {
         };
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
+        // A random key names this connection's budget in the room.
+        let conn = Conn {
+            key: crate::store::fresh_client_id(),
+            ..Conn::default()
+        };
+        save_conn(&pair.server, &conn);
         for frame in greeting {
             pair.server.send_with_bytes(frame)?;
         }
@@ -673,7 +679,12 @@ impl DurableObject for DocumentObject {
             }
         };
         let mut conn = conn_of(&ws);
-        match self.with_room(|room| room.receive(&mut conn, &frame)) {
+        let now = now_ms();
+        let received = self.with_room(|room| {
+            room.spend(&conn, frame.len(), now)?;
+            room.receive(&mut conn, &frame)
+        });
+        match received {
             Ok(outcome) => {
                 for reply in outcome.reply {
                     ws.send_with_bytes(reply)?;

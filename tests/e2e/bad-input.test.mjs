@@ -131,3 +131,26 @@ test('HTTP errors are precise JSON', async () => {
   const health = await fetch(`${folio.url}/health`);
   assert.deepEqual(await health.json(), { ok: true });
 });
+
+test('a flooding client is cut off (4008) while a second client\'s edits keep flowing', async () => {
+  const a = connect(folio, 'flood');
+  const b = connect(folio, 'flood');
+  try {
+    await Promise.all([synced(a.provider), synced(b.provider)]);
+    const flooder = await rawSocket(folio, 'flood');
+    // Query-awareness is tiny and harmless: only its rate is abusive.
+    for (let i = 0; i < 5000; i++) flooder.ws.send(Uint8Array.of(3));
+    const { code, reason } = await Promise.race([
+      flooder.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('flooder not cut off')), 10_000)),
+    ]);
+    assert.equal(code, 4008, reason);
+    assert.match(reason, /too many messages/);
+    a.text.insert(0, 'still flowing');
+    await waitFor(() => b.text.toString() === 'still flowing', 10_000, 'edits after the flood');
+    assert.ok(a.provider.wsconnected && b.provider.wsconnected);
+  } finally {
+    disconnect(a);
+    disconnect(b);
+  }
+});

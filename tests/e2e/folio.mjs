@@ -40,7 +40,7 @@ export async function startFolio(name) {
   execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
     cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const port = await freePort();
+  let port = await freePort();
   const folio = {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/sync`,
@@ -99,7 +99,19 @@ export async function startFolio(name) {
       });
     },
   };
-  return folio.start();
+  // A free port can be taken by another process between probing and binding (another test
+  // run on the machine): start again on fresh ports rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await folio.start();
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(String(e))) throw e;
+      const fresh = await freePort();
+      folio.url = `http://127.0.0.1:${fresh}`;
+      folio.wsUrl = `ws://127.0.0.1:${fresh}/sync`;
+      port = fresh;
+    }
+  }
 }
 
 function stopAll() {
