@@ -168,6 +168,21 @@ impl<'a> Route<'a> {
     }
 }
 
+/// Whether a WebSocket upgrade with `origin` may proceed: browsers always send `Origin`, and
+/// it must then be the worker's own origin (`self_origin`, scheme://host\[:port\]) or one of
+/// `allowed` (comma-separated, exact matches; `*` allows any). Requests without `Origin` (non-
+/// browser Yjs clients) are not a cross-site risk and pass; tokens gate them.
+pub fn origin_allowed(origin: Option<&str>, self_origin: &str, allowed: &str) -> bool {
+    let Some(origin) = origin.map(|o| o.trim_end_matches('/')) else {
+        return true;
+    };
+    origin.eq_ignore_ascii_case(self_origin)
+        || allowed
+            .split(',')
+            .map(|a| a.trim().trim_end_matches('/'))
+            .any(|a| a == "*" || (!a.is_empty() && a.eq_ignore_ascii_case(origin)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +199,28 @@ mod tests {
             Route::parse("GET", "/api/docs/a_b/state"),
             Ok(Route::DocState { doc: "a_b" })
         );
+    }
+
+    #[test]
+    fn origins() {
+        let me = "http://127.0.0.1:8787";
+        assert!(origin_allowed(None, me, ""));
+        assert!(origin_allowed(Some("http://127.0.0.1:8787"), me, ""));
+        assert!(!origin_allowed(Some("http://evil.example"), me, ""));
+        assert!(!origin_allowed(Some("http://127.0.0.1:8788"), me, ""));
+        assert!(!origin_allowed(Some("null"), me, ""));
+        assert!(origin_allowed(
+            Some("https://app.example"),
+            me,
+            "https://other.example, https://app.example"
+        ));
+        assert!(!origin_allowed(
+            Some("https://app.example.evil"),
+            me,
+            "https://app.example"
+        ));
+        assert!(origin_allowed(Some("https://anything"), me, "*"));
+        assert!(!origin_allowed(Some("https://a"), me, " , "));
     }
 
     #[test]

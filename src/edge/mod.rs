@@ -14,7 +14,7 @@ use serde_json::json;
 use worker::{event, Context, Env, Request, Response, Result};
 
 use crate::error as folio_error;
-use crate::routes::{Route, RouteError};
+use crate::routes::{origin_allowed, Route, RouteError};
 
 // The durable_object macro exports the class to JavaScript; re-exported for docs.
 #[allow(unused_imports)]
@@ -86,6 +86,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                     426,
                     "upgrade_required",
                     "connect with a WebSocket (y-websocket)",
+                );
+            }
+            let url = req.url()?;
+            let self_origin = url.origin().ascii_serialization();
+            let allowed = env
+                .var("ALLOWED_ORIGINS")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let origin = req.headers().get("Origin")?;
+            if !origin_allowed(origin.as_deref(), &self_origin, &allowed) {
+                return json_error(
+                    403,
+                    "origin_not_allowed",
+                    "this origin may not open editing sockets (see ALLOWED_ORIGINS)",
                 );
             }
             env.durable_object(DOCUMENTS)?

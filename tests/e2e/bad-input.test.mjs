@@ -154,3 +154,25 @@ test('a flooding client is cut off (4008) while a second client\'s edits keep fl
     disconnect(b);
   }
 });
+
+test('a socket from a foreign Origin is refused before any document is touched', async () => {
+  const { default: WebSocket } = await import('ws');
+  const open = (origin) => new Promise((resolve) => {
+    const ws = new WebSocket(`${folio.wsUrl}/origin-check`, origin ? { origin } : {});
+    ws.on('open', () => { ws.close(); resolve({ opened: true }); });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ opened: false, status: res.statusCode, body }));
+    });
+    ws.on('error', () => { });
+  });
+  const foreign = await open('http://evil.example');
+  assert.equal(foreign.opened, false);
+  assert.equal(foreign.status, 403);
+  assert.equal(JSON.parse(foreign.body).error.code, 'origin_not_allowed');
+  assert.equal((await open(folio.url)).opened, true, 'same origin');
+  assert.equal((await open(null)).opened, true, 'no Origin (a non-browser client)');
+  // The refused attempt never reached the document: it was never written.
+  assert.equal((await fetch(`${folio.url}/api/docs/origin-check`)).status, 404);
+});
