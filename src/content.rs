@@ -236,8 +236,8 @@ fn children<T: ReadTxn>(txn: &T, el: &XmlElementRef, depth: usize) -> Vec<Node> 
 /// far deeper than the call stack (yrs' own `get_string` recurses).
 fn flat_text<T: ReadTxn>(txn: &T, el: &XmlElementRef) -> String {
     let mut out = String::new();
-    let mut stack: Vec<XmlOut> = el.children(txn).collect();
-    stack.reverse();
+    let mut stack = Vec::new();
+    push_children(txn, el, &mut stack);
     while let Some(node) = stack.pop() {
         match node {
             XmlOut::Text(text) => {
@@ -247,19 +247,18 @@ fn flat_text<T: ReadTxn>(txn: &T, el: &XmlElementRef) -> String {
                     }
                 }
             }
-            XmlOut::Element(e) => {
-                let mut kids: Vec<XmlOut> = e.children(txn).collect();
-                kids.reverse();
-                stack.extend(kids);
-            }
-            XmlOut::Fragment(f) => {
-                let mut kids: Vec<XmlOut> = f.children(txn).collect();
-                kids.reverse();
-                stack.extend(kids);
-            }
+            XmlOut::Element(e) => push_children(txn, &e, &mut stack),
+            XmlOut::Fragment(f) => push_children(txn, &f, &mut stack),
         }
     }
     out
+}
+
+/// Pushes `parent`'s children so that the first is popped first.
+fn push_children<T: ReadTxn>(txn: &T, parent: &impl XmlFragment, stack: &mut Vec<XmlOut>) {
+    let start = stack.len();
+    stack.extend(parent.children(txn));
+    stack[start..].reverse();
 }
 
 fn element<T: ReadTxn>(txn: &T, el: &XmlElementRef, depth: usize, out: &mut Vec<Node>) {

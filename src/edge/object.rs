@@ -127,7 +127,7 @@ impl DocumentObject {
     fn accept(&self) -> Result<Response> {
         let greeting = match self.with_room(|room| room.greeting()) {
             Ok(frames) => frames,
-            Err(e) => return error_response(&e),
+            Err(e) => return super::error_json(&e),
         };
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
@@ -164,7 +164,7 @@ impl DocumentObject {
                 headers.set("Folio-Log-Entries", &log_len.to_string())?;
                 Ok(response)
             }
-            Err(e) => error_response(&e),
+            Err(e) => super::error_json(&e),
         }
     }
 }
@@ -179,7 +179,7 @@ impl DocumentObject {
         });
         match result {
             Ok(content) => super::json_response(200, &crate::render::document_json(id, &content)),
-            Err(e) => error_response(&e),
+            Err(e) => super::error_json(&e),
         }
     }
 }
@@ -561,7 +561,7 @@ impl DocumentObject {
                     &serde_json::json!({ "restored": version, "title": post.content.title }),
                 )
             }
-            Err(e) => error_response(&e),
+            Err(e) => super::error_json(&e),
         }
     }
 
@@ -610,11 +610,6 @@ impl DocumentObject {
         }
         false
     }
-}
-
-fn error_response(e: &Error) -> Result<Response> {
-    let (status, code) = e.http_status();
-    json_error(status, code, &e.to_string())
 }
 
 impl DurableObject for DocumentObject {

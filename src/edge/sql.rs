@@ -79,6 +79,22 @@ impl SqlStore {
         cursor.raw().map(|row| row.map_err(err)).collect()
     }
 
+    /// Rows of (integer, blob) from a query with one integer parameter.
+    fn keyed_blobs(&self, query: &str, param: u64) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
+        self.rows(query, vec![int(param)])?
+            .into_iter()
+            .map(|row| {
+                let mut row = row.into_iter();
+                match (row.next(), row.next()) {
+                    (Some(key), Some(data)) => Ok((as_u64(&key)?, as_blob(data)?)),
+                    _ => Err(StorageError(format!(
+                        "a row of '{query}' has the wrong shape"
+                    ))),
+                }
+            })
+            .collect()
+    }
+
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<(), StorageError> {
         self.sql.exec(query, bindings).map_err(err).map(|_| ())
     }
@@ -120,19 +136,14 @@ impl Storage for SqlStore {
     }
 
     fn chunks(&self, generation: u64) -> Result<Vec<(u32, Vec<u8>)>, StorageError> {
-        self.rows(
+        let rows = self.keyed_blobs(
             "SELECT idx, data FROM folio_chunks WHERE generation = ? ORDER BY idx",
-            vec![int(generation)],
-        )?
-        .into_iter()
-        .map(|row| {
-            let mut row = row.into_iter();
-            match (row.next(), row.next()) {
-                (Some(idx), Some(data)) => Ok((as_u64(&idx)? as u32, as_blob(data)?)),
-                _ => Err(StorageError("chunk row has the wrong shape".into())),
-            }
-        })
-        .collect()
+            generation,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, data)| (idx as u32, data))
+            .collect())
     }
 
     fn put_chunk(&mut self, generation: u64, index: u32, bytes: &[u8]) -> Result<(), StorageError> {
@@ -154,19 +165,10 @@ impl Storage for SqlStore {
     }
 
     fn log_after(&self, seq: u64) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
-        self.rows(
+        self.keyed_blobs(
             "SELECT seq, data FROM folio_log WHERE seq > ? ORDER BY seq",
-            vec![int(seq)],
-        )?
-        .into_iter()
-        .map(|row| {
-            let mut row = row.into_iter();
-            match (row.next(), row.next()) {
-                (Some(seq), Some(data)) => Ok((as_u64(&seq)?, as_blob(data)?)),
-                _ => Err(StorageError("log row has the wrong shape".into())),
-            }
-        })
-        .collect()
+            seq,
+        )
     }
 
     fn append(&mut self, seq: u64, update: &[u8]) -> Result<(), StorageError> {
