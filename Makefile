@@ -9,12 +9,15 @@ PORT ?= 8787
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
 dev: tools build
 	@$(ENV) wrangler d1 migrations apply DB --local >/dev/null
-	@echo
-	@echo "Folio is starting: open http://127.0.0.1:$(PORT) for the editor"
-	@echo "  y-websocket:  new WebsocketProvider('ws://127.0.0.1:$(PORT)/sync', '<doc-id>', ydoc)"
-	@echo "  state:        curl http://127.0.0.1:$(PORT)/api/docs/<doc-id>/state"
-	@echo "  health:       curl http://127.0.0.1:$(PORT)/health"
-	@echo
+	@key=$$(scripts/dev-vars.sh --print); \
+	echo; \
+	echo "Folio is starting: open http://127.0.0.1:$(PORT) and sign in with the admin key"; \
+	echo "  admin key:    $$key   (ADMIN_KEY in .dev.vars, git-ignored)"; \
+	echo "  a token:      curl -X POST -H 'Authorization: Bearer $$key' http://127.0.0.1:$(PORT)/api/tokens"; \
+	echo "  y-websocket:  new WebsocketProvider('ws://127.0.0.1:$(PORT)/sync', '<doc-id>', ydoc, { params: { token } })"; \
+	echo "  state:        curl -H 'Authorization: Bearer $$key' http://127.0.0.1:$(PORT)/api/docs/<doc-id>/state"; \
+	echo "  health:       curl http://127.0.0.1:$(PORT)/health"; \
+	echo
 	@$(ENV) CI=true wrangler dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
 
 ## Run every check and test: format, lint, unit tests, then end-to-end tests on wrangler dev.
@@ -40,15 +43,18 @@ unit: tools
 	@$(ENV) cargo test -q
 
 e2e: build
+	@scripts/dev-vars.sh
 	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/*.test.mjs
 
 ## The editor in Debian's Chromium (installed on first use), against wrangler dev.
 browser: build
 	@scripts/browser-tools.sh
+	@scripts/dev-vars.sh
 	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/browser/*.test.mjs
 
 ## Edit propagation latency between stock y-websocket clients (prints p50/p99).
 bench: tools build
+	@scripts/dev-vars.sh
 	@$(ENV) node bench/latency.mjs
 
 ## Deploy to the Cloudflare account wrangler is logged in to (README "Deploying").

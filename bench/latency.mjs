@@ -70,10 +70,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     options: {
       clients: { type: 'string', default: '10' }, rate: { type: 'string', default: '5' },
       seconds: { type: 'string', default: '30' }, url: { type: 'string' },
+      token: { type: 'string' },
     },
   });
+  // --url measures a running Folio (a deployment, say) with a socket token from --token.
   const folio = values.url
-    ? { url: values.url, wsUrl: `${values.url.replace(/^http/, 'ws')}/sync`, stop: async () => { } }
+    ? {
+      url: values.url, wsUrl: `${values.url.replace(/^http/, 'ws')}/sync`, socketToken: values.token,
+      stop: async () => { },
+    }
     : await startFolio('bench');
   try {
     const r = await measureLatency(folio, {

@@ -45,6 +45,12 @@ pub enum Error {
     UnknownDocument,
     /// A connection exceeded its message or byte budget.
     RateLimited(&'static str),
+    /// A read-only (viewer) connection sent an edit: close 4003, nothing applied.
+    ReadOnly,
+    /// The connection's token expired: close 4001; reconnect with a fresh token.
+    TokenExpired,
+    /// The request is not authorized: see [`crate::auth::AuthError`] for the status.
+    Auth(crate::auth::AuthError),
     /// A request parameter is invalid: 400 naming it.
     BadParameter {
         parameter: &'static str,
@@ -83,6 +89,9 @@ impl fmt::Display for Error {
             Error::UnknownDocument => f.write_str("document not found"),
             Error::RateLimited(what) => write!(f, "too many {what}; slow down and reconnect"),
             Error::BadParameter { message, .. } => f.write_str(message),
+            Error::ReadOnly => f.write_str("read-only: a viewer may not edit this document"),
+            Error::TokenExpired => f.write_str("token expired; reconnect with a fresh token"),
+            Error::Auth(e) => write!(f, "{e}"),
         }
     }
 }
@@ -104,6 +113,16 @@ pub mod close {
     /// Folio's own code (4000-4999 are for applications): the connection sent more messages
     /// or bytes per second than its budget.
     pub const RATE_LIMITED: u16 = 4008;
+    /// The connection's token expired: reconnect with a fresh one (the editor does).
+    pub const TOKEN_EXPIRED: u16 = 4001;
+    /// A read-only (viewer) connection sent an edit; nothing of it was applied.
+    pub const READ_ONLY: u16 = 4003;
+}
+
+impl From<crate::auth::AuthError> for Error {
+    fn from(e: crate::auth::AuthError) -> Self {
+        Error::Auth(e)
+    }
 }
 
 impl Error {
@@ -114,6 +133,8 @@ impl Error {
             Error::TextFrame => close::UNSUPPORTED_DATA,
             Error::RateLimited(_) => close::RATE_LIMITED,
             Error::Malformed(_) => close::INVALID_PAYLOAD,
+            Error::TokenExpired => close::TOKEN_EXPIRED,
+            Error::ReadOnly | Error::Auth(_) => close::READ_ONLY,
             Error::Corrupt(_)
             | Error::Storage(_)
             | Error::Internal(_)
@@ -144,6 +165,9 @@ impl Error {
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => (413, "too_large"),
             Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
             Error::RateLimited(_) => (429, "rate_limited"),
+            Error::ReadOnly => (403, "read_only"),
+            Error::TokenExpired => (401, "token_expired"),
+            Error::Auth(e) => e.http_status(),
             Error::Corrupt(_) | Error::Storage(_) | Error::Internal(_) => (500, "internal"),
         }
     }

@@ -31,6 +31,7 @@
 
 #![deny(clippy::await_holding_refcell_ref)]
 
+pub mod auth;
 pub mod content;
 pub mod docid;
 pub mod error;
@@ -43,6 +44,7 @@ pub mod room;
 pub mod routes;
 pub mod store;
 pub mod testing;
+pub mod throttle;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -51,3 +51,17 @@ pub const BUDGET_MESSAGE_BURST: f64 = 1000.0;
 /// [`MAX_FRAME_BYTES`] cap twice over, e.g. a large paste).
 pub const BUDGET_BYTES_PER_SEC: f64 = 1024.0 * 1024.0;
 pub const BUDGET_BYTE_BURST: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// Author HTTP endpoints, per client (signed-in user, or address when anonymous): sustained
+/// requests per second and burst. An editor UI makes a few requests per action; a script
+/// looping on publish is slowed to this with 429 + `Retry-After`.
+pub const AUTHOR_REQUESTS_PER_SEC: f64 = 10.0;
+pub const AUTHOR_REQUEST_BURST: f64 = 60.0;
+
+/// Sign-in attempts per client address: sustained per second (one per 6 s) and burst. Keys
+/// are 256-bit, so this is not what keeps them safe; it keeps the endpoint cheap.
+pub const SIGN_IN_PER_SEC: f64 = 1.0 / 6.0;
+pub const SIGN_IN_BURST: f64 = 10.0;
+
+/// Clients one worker isolate tracks at once; beyond it the fullest buckets are forgotten.
+pub const MAX_THROTTLED_CLIENTS: usize = 10_000;

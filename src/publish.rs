@@ -431,11 +431,11 @@ fn parse_cursor(value: &str) -> Result<(i64, String), BadParameter> {
 }
 
 /// The public HTML page of a post.
-pub fn page_html(post: &Post) -> String {
+pub fn page_html(content: &Rendered) -> String {
     let mut title = String::new();
-    escape(&post.content.title, &mut title);
+    escape(&content.title, &mut title);
     let mut excerpt = String::new();
-    escape(&post.content.excerpt, &mut excerpt);
+    escape(&content.excerpt, &mut excerpt);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -443,7 +443,7 @@ pub fn page_html(post: &Post) -> String {
          <style>body{{max-width:42rem;margin:2rem auto;padding:0 1rem;font:1.1rem/1.6 system-ui,sans-serif;color:#222}}\
          img{{max-width:100%}}pre{{overflow:auto;background:#f4f4f4;padding:.75rem}}</style></head>\
          <body><article><h1>{title}</h1>{}</article></body></html>\n",
-        post.content.html
+        content.html
     )
 }
 
@@ -618,7 +618,7 @@ mod tests {
         );
         let mut post = Post::new("d", 1, r, 0, 0);
         post.content.excerpt = "\"><script>".into();
-        let page = page_html(&post);
+        let page = page_html(&post.content);
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
     }

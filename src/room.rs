@@ -39,6 +39,13 @@ pub struct Conn {
     /// another connection already held it. Awareness for any other id is dropped.
     #[serde(default)]
     pub own: Option<u64>,
+    /// A viewer's connection: its document edits are never applied, stored or relayed.
+    #[serde(default)]
+    pub read_only: bool,
+    /// When the connection's token expires (ms since the epoch): from then on it is closed
+    /// with 4001 (see [`Room::spend`]; the edge also closes idle ones on the alarm).
+    #[serde(default)]
+    pub expires_ms: Option<i64>,
 }
 
 /// What to do after a frame was handled.
@@ -145,8 +152,12 @@ impl<S: Storage> Room<S> {
     /// [`Room::receive`].
     ///
     /// # Errors
-    /// [`Error::RateLimited`]: close the connection (4008).
+    /// [`Error::TokenExpired`]: close the connection (4001). [`Error::RateLimited`]: close the
+    /// connection (4008).
     pub fn spend(&mut self, conn: &Conn, bytes: usize, now_ms: i64) -> Result<()> {
+        if conn.expires_ms.is_some_and(|at| at <= now_ms) {
+            return Err(Error::TokenExpired);
+        }
         self.budgets
             .entry(conn.key)
             .or_insert_with(|| Budget::new(now_ms))
@@ -191,6 +202,11 @@ impl<S: Storage> Room<S> {
                 let diff = self.read(|txn| txn.encode_state_as_update_v1(&sv))?;
                 out.reply.push(protocol::sync_step2(diff));
             }
+            // A viewer's client answers our SyncStep1 like any other (stock providers do, with
+            // an empty diff when it has no edits): ignored, never applied. An update message is
+            // an edit: refused, and the connection closed (4003).
+            Incoming::SyncStep2(_) if conn.read_only => {}
+            Incoming::Update(_) if conn.read_only => return Err(Error::ReadOnly),
             Incoming::SyncStep2(update) | Incoming::Update(update) => {
                 if self.apply(&update)? {
                     out.broadcast = Some(protocol::update(update));
@@ -400,6 +416,61 @@ mod tests {
         assert_eq!(text(&room), "hello");
         // A fresh load sees it.
         assert_eq!(text(&Room::open(storage).unwrap()), "hello");
+    }
+
+    #[test]
+    fn a_viewer_reads_but_its_edits_are_never_applied_stored_or_relayed() {
+        let (mut room, storage) = open();
+        room.receive(
+            &mut Conn::default(),
+            &protocol::update(text_edit(5, "draft")),
+        )
+        .unwrap();
+        let writes = storage.writes();
+        let mut viewer = Conn {
+            read_only: true,
+            ..Conn::default()
+        };
+        // It syncs like anyone: its SyncStep1 is answered with the document.
+        let out = room
+            .receive(&mut viewer, &protocol::sync_step1(StateVector::default()))
+            .unwrap();
+        assert_eq!(out.reply.len(), 1);
+        // Its SyncStep2 (stock clients always send one) is ignored, content and all.
+        let out = room
+            .receive(&mut viewer, &protocol::sync_step2(text_edit(6, "evil")))
+            .unwrap();
+        assert_eq!(out, Outcome::default());
+        // An update is refused (close 4003).
+        let err = room
+            .receive(&mut viewer, &protocol::update(text_edit(7, "evil")))
+            .unwrap_err();
+        assert_eq!((err, Error::ReadOnly.close_code()), (Error::ReadOnly, 4003));
+        assert_eq!(storage.writes(), writes, "nothing stored");
+        assert_eq!(text(&room), "draft");
+        assert_eq!(text(&Room::open(storage).unwrap()), "draft");
+        // Its own awareness still flows (a viewer is present, with a caret nowhere).
+        let entry = AwarenessEntry {
+            client: 9,
+            clock: 1,
+            json: "{}".into(),
+        };
+        let out = room
+            .receive(&mut viewer, &protocol::awareness(&[entry]))
+            .unwrap();
+        assert!(out.broadcast.is_some());
+    }
+
+    #[test]
+    fn an_expired_connection_is_refused_before_anything_is_read() {
+        let (mut room, _) = open();
+        let conn = Conn {
+            expires_ms: Some(1_000),
+            ..Conn::default()
+        };
+        assert_eq!(room.spend(&conn, 10, 999), Ok(()));
+        assert_eq!(room.spend(&conn, 10, 1_000), Err(Error::TokenExpired));
+        assert_eq!(Error::TokenExpired.close_code(), 4001);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP surface, parsed into a [`Route`] before anything else happens, so that validation
 //! (and, later, access control) sits in one place in front of every handler.
 
+use crate::auth::Role;
 use crate::docid;
 use crate::error::Error;
 
@@ -45,6 +46,67 @@ pub enum Route<'a> {
     Page { slug: &'a str },
     /// `OPTIONS` on the reader API: a CORS preflight.
     Preflight,
+    /// `POST /api/tokens`: a signed token (see [`crate::auth::issue`]).
+    Tokens,
+    /// `GET /api/session`: who the request is signed in as.
+    Session,
+    /// `POST /api/session`: sign in with the admin key or an invitation → session cookie.
+    SignIn,
+    /// `DELETE /api/session`: sign out (clears the cookie).
+    SignOut,
+    /// `POST /api/docs/{doc}/preview`: a signed, expiring link to the rendered draft.
+    Preview { doc: &'a str },
+    /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
+    PreviewPage { doc: &'a str },
+}
+
+/// What a [`Route`] requires of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// Anyone (the reader API, health, the sign-in exchange itself).
+    Public,
+    /// A preview token for this document, in `?token=`.
+    PreviewToken(&'a str),
+    /// A principal with at least this role, covering this document (`None`: all documents).
+    /// Sockets carry their token in `?token=`; HTTP in `Authorization: Bearer` or the session
+    /// cookie.
+    Role(Role, Option<&'a str>),
+    /// Any signed-in principal, whatever its role and scope.
+    SignedIn,
+}
+
+impl<'a> Route<'a> {
+    /// Who may use this route: the single table of access rules.
+    pub fn access(&self) -> Access<'a> {
+        use Role::{Editor, Viewer, Writer};
+        match *self {
+            Route::Index
+            | Route::Health
+            | Route::Posts
+            | Route::Post { .. }
+            | Route::PostVersion { .. }
+            | Route::Page { .. }
+            | Route::Preflight
+            | Route::SignIn
+            | Route::SignOut => Access::Public,
+            Route::PreviewPage { doc } => Access::PreviewToken(doc),
+            Route::Tokens | Route::Session => Access::SignedIn,
+            // Listing is filtered to the principal's scope.
+            Route::Docs => Access::SignedIn,
+            Route::CreateDoc => Access::Role(Writer, None),
+            Route::Sync { doc }
+            | Route::DocState { doc }
+            | Route::Draft { doc }
+            | Route::Versions { doc }
+            | Route::Schedule { doc } => Access::Role(Viewer, Some(doc)),
+            Route::Preview { doc } => Access::Role(Writer, Some(doc)),
+            Route::Publish { doc }
+            | Route::Unpublish { doc }
+            | Route::ScheduleAdd { doc }
+            | Route::ScheduleCancel { doc, .. }
+            | Route::Restore { doc, .. } => Access::Role(Editor, Some(doc)),
+        }
+    }
 }
 
 /// Why a request matches no [`Route`].
@@ -116,6 +178,15 @@ impl<'a> Route<'a> {
                 "POST" => Ok(Route::CreateDoc),
                 _ => Err(RouteError::Method("GET, POST")),
             },
+            ["api", "tokens"] => post(Route::Tokens),
+            ["api", "session"] => match method {
+                "GET" => Ok(Route::Session),
+                "POST" => Ok(Route::SignIn),
+                "DELETE" => Ok(Route::SignOut),
+                _ => Err(RouteError::Method("GET, POST, DELETE")),
+            },
+            ["api", "docs", id, "preview"] => post(Route::Preview { doc: doc(id)? }),
+            ["preview", id] => get(Route::PreviewPage { doc: doc(id)? }),
             ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
             ["api", "docs", id] => get(Route::Draft { doc: doc(id)? }),
             ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
@@ -199,6 +270,46 @@ mod tests {
             Route::parse("GET", "/api/docs/a_b/state"),
             Ok(Route::DocState { doc: "a_b" })
         );
+    }
+
+    #[test]
+    fn every_author_route_needs_a_role_and_readers_need_none() {
+        let need = |m, p| Route::parse(m, p).unwrap().access();
+        assert_eq!(need("GET", "/api/posts"), Access::Public);
+        assert_eq!(need("GET", "/p/a"), Access::Public);
+        assert_eq!(need("POST", "/api/session"), Access::Public);
+        assert_eq!(
+            need("GET", "/sync/d"),
+            Access::Role(Role::Viewer, Some("d"))
+        );
+        assert_eq!(need("POST", "/api/docs"), Access::Role(Role::Writer, None));
+        assert_eq!(
+            need("POST", "/api/docs/d/publish"),
+            Access::Role(Role::Editor, Some("d"))
+        );
+        assert_eq!(
+            need("POST", "/api/docs/d/versions/2/restore"),
+            Access::Role(Role::Editor, Some("d"))
+        );
+        assert_eq!(
+            need("DELETE", "/api/docs/d/schedule/3"),
+            Access::Role(Role::Editor, Some("d"))
+        );
+        assert_eq!(need("GET", "/preview/d"), Access::PreviewToken("d"));
+        assert_eq!(need("POST", "/api/tokens"), Access::SignedIn);
+        // Every route under /api/docs needs at least a signed-in principal.
+        for (m, p) in [
+            ("GET", "/api/docs"),
+            ("GET", "/api/docs/d"),
+            ("GET", "/api/docs/d/state"),
+            ("GET", "/api/docs/d/versions"),
+            ("GET", "/api/docs/d/schedule"),
+            ("POST", "/api/docs/d/schedule"),
+            ("POST", "/api/docs/d/unpublish"),
+            ("POST", "/api/docs/d/preview"),
+        ] {
+            assert_ne!(need(m, p), Access::Public, "{m} {p}");
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ struct Row {
 }
 
 /// `GET /api/docs`: most recently updated first.
-pub async fn list(env: &Env) -> Result<Response> {
+/// A principal scoped to one document sees only that one.
+pub async fn list(env: &Env, who: &crate::auth::Claims) -> Result<Response> {
     let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
                       p.slug, p.status, p.version, p.published_at
                FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
@@ -69,6 +70,7 @@ pub async fn list(env: &Env) -> Result<Response> {
     };
     let documents: Vec<_> = rows
         .iter()
+        .filter(|r| who.covers(Some(&r.id)))
         .map(|r| {
             let status = if r.next_publish_at.is_some() {
                 "scheduled"

@@ -3,6 +3,7 @@
 //! The router validates every request before any Durable Object is touched; errors leave as
 //! JSON `{"error": {"code", "message"}}` with a precise status.
 
+mod access;
 mod authors;
 mod d1;
 mod object;
@@ -13,8 +14,9 @@ mod sql;
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response, Result};
 
+use crate::auth;
 use crate::error as folio_error;
-use crate::routes::{origin_allowed, Route, RouteError};
+use crate::routes::{origin_allowed, Access, Route, RouteError};
 
 // The durable_object macro exports the class to JavaScript; re-exported for docs.
 #[allow(unused_imports)]
@@ -49,6 +51,39 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Refuses a socket request that is not a WebSocket upgrade (426) or comes from a foreign
+/// `Origin` (403), before its token is even looked at.
+fn sync_precheck(req: &Request, env: &Env) -> Result<Option<Response>> {
+    let upgrade = req.headers().get("Upgrade")?;
+    if req.method() != worker::Method::Get
+        || !upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    {
+        // No `Upgrade` header on the answer: the runtime strips it (hop-by-hop).
+        return json_error(
+            426,
+            "upgrade_required",
+            "connect with a WebSocket (y-websocket)",
+        )
+        .map(Some);
+    }
+    let url = req.url()?;
+    let self_origin = url.origin().ascii_serialization();
+    let allowed = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let origin = req.headers().get("Origin")?;
+    if !origin_allowed(origin.as_deref(), &self_origin, &allowed) {
+        return json_error(
+            403,
+            "origin_not_allowed",
+            "this origin may not open editing sockets (see ALLOWED_ORIGINS)",
+        )
+        .map(Some);
+    }
+    Ok(None)
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
@@ -63,70 +98,96 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         Err(RouteError::NotFound) => return json_error(404, "not_found", "no such route"),
     };
-    match route {
-        Route::Index => json_response(
+    let socket = matches!(route, Route::Sync { .. });
+    if socket {
+        if let Some(refused) = sync_precheck(&req, &env)? {
+            return Ok(refused);
+        }
+    }
+    // Access control: the route's rule, before any handler or object runs.
+    let access = route.access();
+    let keys = match access {
+        Access::Public if route != Route::SignIn => None,
+        _ => match access::keys(&env) {
+            Ok(keys) => Some(keys),
+            Err(e) => return access::refuse(e),
+        },
+    };
+    let who = match (access, &keys) {
+        (Access::SignedIn | Access::Role(..), Some(keys)) => {
+            let who = match access::authenticate(&req, keys, socket) {
+                Ok(who) => who,
+                Err(e) => return access::refuse(e),
+            };
+            if let Access::Role(role, doc) = access {
+                if let Err(e) = auth::permit(&who.claims, role, doc) {
+                    return access::refuse(e);
+                }
+            }
+            // Sockets have their own per-connection budget in the object.
+            if !socket {
+                if let Some(limited) = access::throttle(&who)? {
+                    return Ok(limited);
+                }
+            }
+            Some(who)
+        }
+        _ => None,
+    };
+    match (route, keys, who) {
+        (Route::Index, ..) => json_response(
             200,
             &json!({
                 "service": "folio",
-                "sync": "ws://<host>/sync/{doc}  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc))",
+                "sync": "ws://<host>/sync/{doc}?token=<token>  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc, { params: { token } }))",
+                "sign_in": "POST /api/session {key} or {invite}; GET /api/session; DELETE /api/session",
+                "tokens": "POST /api/tokens {user?, role?, doc?, ttl_seconds?, use?}",
                 "state": "GET /api/docs/{doc}/state",
                 "draft": "GET /api/docs/{doc}",
                 "documents": "GET /api/docs, POST /api/docs",
                 "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
             }),
         ),
-        Route::Health => json_response(200, &json!({ "ok": true })),
-        Route::Sync { doc } => {
-            let upgrade = req.headers().get("Upgrade")?;
-            if req.method() != worker::Method::Get
-                || !upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-            {
-                // No `Upgrade` header on the answer: the runtime strips it (hop-by-hop).
-                return json_error(
-                    426,
-                    "upgrade_required",
-                    "connect with a WebSocket (y-websocket)",
-                );
-            }
-            let url = req.url()?;
-            let self_origin = url.origin().ascii_serialization();
-            let allowed = env
-                .var("ALLOWED_ORIGINS")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let origin = req.headers().get("Origin")?;
-            if !origin_allowed(origin.as_deref(), &self_origin, &allowed) {
-                return json_error(
-                    403,
-                    "origin_not_allowed",
-                    "this origin may not open editing sockets (see ALLOWED_ORIGINS)",
-                );
-            }
-            env.durable_object(DOCUMENTS)?
-                .get_by_name(doc)?
-                .fetch_with_request(req)
-                .await
+        (Route::Health, ..) => json_response(200, &json!({ "ok": true })),
+        (Route::Posts, ..) => reader::list(&env, &req).await,
+        (Route::Post { slug }, ..) => reader::post(&env, &req, slug).await,
+        (Route::PostVersion { slug, version }, ..) => {
+            reader::post_version(&env, slug, version).await
         }
-        Route::Docs => authors::list(&env).await,
-        Route::CreateDoc => authors::create(&env).await,
-        Route::Versions { doc } => reader::doc_versions(&env, doc).await,
-        Route::Posts => reader::list(&env, &req).await,
-        Route::Post { slug } => reader::post(&env, &req, slug).await,
-        Route::PostVersion { slug, version } => reader::post_version(&env, slug, version).await,
-        Route::Page { slug } => reader::page(&env, slug).await,
-        Route::Preflight => reader::preflight(),
-        Route::DocState { doc }
-        | Route::Draft { doc }
-        | Route::Publish { doc }
-        | Route::Unpublish { doc }
-        | Route::Schedule { doc }
-        | Route::ScheduleAdd { doc }
-        | Route::ScheduleCancel { doc, .. }
-        | Route::Restore { doc, .. } => {
-            env.durable_object(DOCUMENTS)?
-                .get_by_name(doc)?
-                .fetch_with_request(req)
-                .await
+        (Route::Page { slug }, ..) => reader::page(&env, slug).await,
+        (Route::Preflight, ..) => reader::preflight(),
+        (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys).await,
+        (Route::SignOut, ..) => access::sign_out(),
+        (Route::PreviewPage { doc }, Some(keys), _) => {
+            match access::preview_claims(&req, &keys, doc) {
+                Ok(claims) => access::forward(&env, doc, &req, &claims).await,
+                Err(e) => access::refuse(e),
+            }
         }
+        (Route::Session, _, Some(who)) => access::session(&who),
+        (Route::Tokens, Some(keys), Some(who)) => access::tokens(req, &keys, &who.claims).await,
+        (Route::Preview { doc }, Some(keys), Some(who)) => {
+            let doc = doc.to_string();
+            access::preview_link(req, &keys, &who.claims, &doc).await
+        }
+        (Route::Docs, _, Some(who)) => authors::list(&env, &who.claims).await,
+        (Route::CreateDoc, _, Some(_)) => authors::create(&env).await,
+        (Route::Versions { doc }, _, Some(_)) => reader::doc_versions(&env, doc).await,
+        (
+            Route::Sync { doc }
+            | Route::DocState { doc }
+            | Route::Draft { doc }
+            | Route::Publish { doc }
+            | Route::Unpublish { doc }
+            | Route::Schedule { doc }
+            | Route::ScheduleAdd { doc }
+            | Route::ScheduleCancel { doc, .. }
+            | Route::Restore { doc, .. },
+            _,
+            Some(who),
+        ) => access::forward(&env, doc, &req, &who.claims).await,
+        // Unreachable by the rules above (every guarded route has a principal); refuse
+        // rather than serve if a new route is added without one.
+        _ => access::refuse(auth::AuthError::Missing),
     }
 }

@@ -23,6 +23,7 @@ use crate::routes::Route;
 
 use super::publisher::{self, read_local, write_local, Entry, FlushError, Local};
 
+use super::access::Identity;
 use super::json_error;
 use super::sql::SqlStore;
 
@@ -50,10 +51,17 @@ const SCHEDULE_RETRY_MS: i64 = 2_000;
 const TOUCH_INTERVAL_MS: i64 = 10_000;
 
 fn conn_of(ws: &WebSocket) -> Conn {
-    // A missing or unreadable attachment means the socket announced no awareness yet.
+    // Every accepted socket gets an attachment with its role and expiry. If it cannot be
+    // read, fail closed: read-only, and expired (closed with 4001 on its next message, so the
+    // client reconnects and is accepted afresh).
+    let closed = || Conn {
+        read_only: true,
+        expires_ms: Some(0),
+        ..Conn::default()
+    };
     match ws.deserialize_attachment::<String>() {
-        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-        _ => Conn::default(),
+        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_else(|_| closed()),
+        _ => closed(),
     }
 }
 
@@ -124,7 +132,7 @@ impl DocumentObject {
         let _ = ws.close(Some(code), Some(reason));
     }
 
-    fn accept(&self) -> Result<Response> {
+    fn accept(&self, identity: &Identity) -> Result<Response> {
         let greeting = match self.with_room(|room| room.greeting()) {
             Ok(frames) => frames,
             Err(e) => return super::error_json(&e),
@@ -134,6 +142,8 @@ impl DocumentObject {
         // A random key names this connection's budget in the room.
         let conn = Conn {
             key: crate::store::fresh_client_id(),
+            read_only: !identity.role.can_edit(),
+            expires_ms: identity.expires_ms,
             ..Conn::default()
         };
         save_conn(&pair.server, &conn);
@@ -170,6 +180,67 @@ impl DocumentObject {
 }
 
 impl DocumentObject {
+    /// Makes the alarm fire no later than `at` (ms).
+    async fn alarm_by(&self, at: i64) {
+        let storage = self.state.storage();
+        let later = match storage.get_alarm().await {
+            Ok(Some(current)) => current > at,
+            _ => true,
+        };
+        if later {
+            if let Err(e) = storage.set_alarm((at - now_ms()).max(0)).await {
+                console_error!("setting the alarm failed: {e}");
+            }
+        }
+    }
+
+    /// The earliest token expiry of a connected socket (ms).
+    fn next_expiry(&self) -> Option<i64> {
+        self.state
+            .get_websockets()
+            .iter()
+            .filter_map(|ws| conn_of(ws).expires_ms)
+            .min()
+    }
+
+    /// Closes the sockets whose token has expired (4001), so their clients reconnect with a
+    /// fresh token even if they are idle.
+    fn close_expired(&self) {
+        let now = now_ms();
+        for ws in self.state.get_websockets() {
+            if conn_of(&ws).expires_ms.is_some_and(|at| at <= now) {
+                let e = Error::TokenExpired;
+                self.drop_socket(&ws, e.close_code(), &e.close_reason());
+            }
+        }
+    }
+
+    /// `GET /preview/{doc}`: the draft rendered as its published page would be.
+    fn preview_page(&self, id: &str) -> Result<Response> {
+        let result = self.with_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            crate::content::extract(room.doc())
+        });
+        match result {
+            Ok(content) => {
+                let slug = slug_for(&content).unwrap_or_else(|| id.to_string());
+                let rendered = render_for_publish(&content, slug);
+                let response = Response::from_html(crate::publish::page_html(&rendered))?;
+                let headers = response.headers();
+                headers.set("Content-Security-Policy", crate::publish::PAGE_CSP)?;
+                headers.set("X-Content-Type-Options", "nosniff")?;
+                // The URL carries the token: never leak it, never cache or index the draft.
+                headers.set("Referrer-Policy", "no-referrer")?;
+                headers.set("Cache-Control", "private, no-store")?;
+                headers.set("X-Robots-Tag", "noindex")?;
+                Ok(response)
+            }
+            Err(e) => super::error_json(&e),
+        }
+    }
+
     fn draft(&self, id: &str) -> Result<Response> {
         let result = self.with_room(|room| {
             if room.is_empty() {
@@ -327,6 +398,11 @@ impl DocumentObject {
         let storage = self.state.storage();
         let next =
             next_alarm(earliest, kv_next).map(|at| not_before.map_or(at, |floor| at.max(floor)));
+        // Sockets whose token runs out are closed by the alarm too.
+        let next = match (next, self.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let result = match next {
             Some(at) => storage.set_alarm((at - now).max(0)).await,
             None => storage.delete_alarm().await,
@@ -640,10 +716,20 @@ impl DurableObject for DocumentObject {
         }) {
             self.remember_id(id);
         }
+        // Only the worker reaches an object, and it attaches the verified identity to every
+        // request it forwards; anything without one is refused.
+        let Some(identity) = Identity::of_request(&req) else {
+            return json_error(403, "forbidden", "no verified identity");
+        };
         if upgrade {
-            return self.accept();
+            let response = self.accept(&identity)?;
+            if let Some(at) = identity.expires_ms {
+                self.alarm_by(at).await;
+            }
+            return Ok(response);
         }
         match Route::parse(req.method().as_ref(), &path) {
+            Ok(Route::PreviewPage { doc }) => return self.preview_page(doc),
             Ok(Route::DocState { .. }) => return self.document_state(),
             Ok(Route::Draft { doc }) => return self.draft(doc),
             Ok(Route::Publish { doc }) => return self.publish(doc).await,
@@ -749,6 +835,7 @@ impl DurableObject for DocumentObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.close_expired();
         let _guard = self.publish_lock.lock().await;
         if self.touch_due.get().is_some_and(|due| due <= now_ms()) {
             self.touch_due.set(None);

@@ -99,7 +99,7 @@ pub async fn post(env: &Env, req: &Request, slug: &str) -> Result<Response> {
 pub async fn page(env: &Env, slug: &str) -> Result<Response> {
     match latest(env, slug).await {
         Ok(Some(post)) => {
-            let response = Response::from_html(page_html(&post))?;
+            let response = Response::from_html(page_html(&post.content))?;
             let headers = response.headers();
             headers.set("Content-Security-Policy", PAGE_CSP)?;
             headers.set("X-Content-Type-Options", "nosniff")?;

@@ -38,7 +38,7 @@ async function author(name, color) {
 }
 
 async function newDoc() {
-  const res = await fetch(`${folio.url}/api/docs`, { method: 'POST' });
+  const res = await folio.api(`/api/docs`, { method: 'POST' });
   return (await res.json()).id;
 }
 
@@ -61,7 +61,7 @@ async function writeDraft(page, id, title, text) {
   await page.locator('input.title').fill(title);
   await page.locator('.body .ProseMirror').click();
   await page.keyboard.type(text);
-  await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === text, 10_000, 'draft saved');
+  await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).text === text, 10_000, 'draft saved');
 }
 
 /** Clicks Publish and waits for version `n` to be confirmed on the page. */
@@ -131,7 +131,7 @@ test('publish from the page; a scheduled publish appears on the public page afte
     await ada.page.locator('#schedule-at').fill(local);
     await ada.page.getByRole('button', { name: 'Schedule', exact: true }).click();
     await ada.page.locator('.entries li', { hasText: 'publish' }).waitFor({ timeout: 10_000 });
-    await waitFor(async () => (await fetch(`${folio.url}/p/later-post`)).status === 200, 20_000, 'scheduled post public');
+    await waitFor(async () => (await folio.api(`/p/later-post`)).status === 200, 20_000, 'scheduled post public');
     await pub.goto(`${folio.url}/p/later-post`);
     assert.match(await pub.locator('article').innerText(), /Right on time\./);
     await pub.close();
@@ -182,7 +182,7 @@ test('restoring a version from the history panel reaches the other author live',
     await ada.page.keyboard.press('ControlOrMeta+a');
     await ada.page.keyboard.type('A rewrite.');
     await waitFor(async () => (await bodyText(grace.page)) === 'A rewrite.', 10_000, 'rewrite shared');
-    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === 'A rewrite.', 10_000, 'saved');
+    await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).text === 'A rewrite.', 10_000, 'saved');
     await publishFromPage(ada.page, 2);
 
     await ada.page.locator('.versions button[data-version="1"]').click();
@@ -210,7 +210,7 @@ test('usable on a narrow screen and from the keyboard', async () => {
     await ada.page.keyboard.type('Keyboard title');
     await ada.page.keyboard.press('Tab');
     await ada.page.keyboard.type('Typed without a mouse.');
-    await waitFor(async () => (await (await fetch(`${folio.url}/api/docs/${id}`)).json()).text === 'Typed without a mouse.', 10_000, 'keyboard edit saved');
+    await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).text === 'Typed without a mouse.', 10_000, 'keyboard edit saved');
     assert.equal(await ada.page.locator('input.title').inputValue(), 'Keyboard title');
   } finally {
     await ada.context.close();

@@ -112,7 +112,7 @@ test('malformed, truncated, oversize and text frames get their close codes; noth
 
 test('HTTP errors are precise JSON', async () => {
   const expectError = async (path, status, code, init) => {
-    const res = await fetch(`${folio.url}${path}`, init);
+    const res = await folio.api(path, init);
     assert.equal(res.status, status, path);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
     const body = await res.json();
@@ -158,7 +158,7 @@ test('a flooding client is cut off (4008) while a second client\'s edits keep fl
 test('a socket from a foreign Origin is refused before any document is touched', async () => {
   const { default: WebSocket } = await import('ws');
   const open = (origin) => new Promise((resolve) => {
-    const ws = new WebSocket(`${folio.wsUrl}/origin-check`, origin ? { origin } : {});
+    const ws = new WebSocket(`${folio.wsUrl}/origin-check?token=${folio.socketToken}`, origin ? { origin } : {});
     ws.on('open', () => { ws.close(); resolve({ opened: true }); });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
@@ -174,5 +174,5 @@ test('a socket from a foreign Origin is refused before any document is touched',
   assert.equal((await open(folio.url)).opened, true, 'same origin');
   assert.equal((await open(null)).opened, true, 'no Origin (a non-browser client)');
   // The refused attempt never reached the document: it was never written.
-  assert.equal((await fetch(`${folio.url}/api/docs/origin-check`)).status, 404);
+  assert.equal((await folio.api(`/api/docs/origin-check`)).status, 404);
 });

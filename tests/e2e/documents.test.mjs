@@ -7,7 +7,7 @@ let folio;
 before(async () => { folio = await startFolio('documents'); });
 after(async () => { await folio?.stop(); });
 
-const api = (path, init) => fetch(`${folio.url}${path}`, init);
+const api = (path, init) => folio.api(path, init);
 const listed = async (id) => (await (await api('/api/docs')).json()).documents.find((d) => d.id === id);
 
 test('create, edit, publish, schedule: the list follows without waking documents', async () => {

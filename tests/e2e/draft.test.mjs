@@ -50,7 +50,7 @@ test('a TipTap-shaped draft renders sanitized HTML, JSON, text and metadata', as
     writePost(a.doc);
     let draft;
     await waitFor(async () => {
-      const res = await fetch(`${folio.url}/api/docs/post-1`);
+      const res = await folio.api(`/api/docs/post-1`);
       if (res.status !== 200) return false;
       draft = await res.json();
       return draft.text.includes('one item') && draft.html.includes('alert(3)');
@@ -72,7 +72,7 @@ test('a TipTap-shaped draft renders sanitized HTML, JSON, text and metadata', as
   } finally {
     disconnect(a);
   }
-  const missing = await fetch(`${folio.url}/api/docs/never-written`);
+  const missing = await folio.api(`/api/docs/never-written`);
   assert.equal(missing.status, 404);
   assert.equal((await missing.json()).error.code, 'document_not_found');
 });

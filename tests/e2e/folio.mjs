@@ -32,7 +32,19 @@ function wranglerEnv() {
   return { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 }
 
-/** A running Folio: `url`, `wsUrl`, `stop()`, `restart()`. Each call gets its own state. */
+/** The admin key `wrangler dev` reads from `.dev.vars` (`make` creates it; see scripts/dev-vars.sh). */
+export function adminKey() {
+  execFileSync(path.join(ROOT, 'scripts/dev-vars.sh'), { stdio: 'ignore' });
+  const line = readFileSync(path.join(ROOT, '.dev.vars'), 'utf8').split('\n').find((l) => l.startsWith('ADMIN_KEY='));
+  return line.slice('ADMIN_KEY='.length).trim();
+}
+
+/**
+ * A running Folio: `url`, `wsUrl`, `stop()`, `restart()`, and as the operator: `api(path,
+ * init)` (fetch with the admin key), `socketToken` (an admin API token for sockets) and
+ * `token(claims)` (a token of the given user/role/doc/ttl_seconds/use). Each call gets its
+ * own state.
+ */
 export async function startFolio(name) {
   const dir = path.join(STATE, `${name}-${process.pid}-${Date.now()}`);
   rmSync(dir, { recursive: true, force: true });
@@ -46,6 +58,20 @@ export async function startFolio(name) {
     wsUrl: `ws://127.0.0.1:${port}/sync`,
     dir,
     child: null,
+    adminKey: adminKey(),
+    socketToken: null,
+    /** fetch(`${url}${path}`) as the operator (the admin key as a bearer token). */
+    api(p, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${this.adminKey}`);
+      return fetch(`${this.url}${p}`, { ...init, headers });
+    },
+    /** A token from POST /api/tokens with these claims, issued by the operator. */
+    async token(claims = {}) {
+      const res = await this.api('/api/tokens', { method: 'POST', body: JSON.stringify(claims) });
+      if (res.status !== 201) throw new Error(`token ${res.status}: ${await res.text()}`);
+      return (await res.json()).token;
+    },
     async start() {
       const inspector = await freePort();
       const log = openSync(path.join(dir, 'wrangler.log'), 'a');
@@ -60,7 +86,10 @@ export async function startFolio(name) {
       while (Date.now() < deadline) {
         if (this.child.exitCode !== null) break;
         try {
-          if ((await fetch(`${this.url}/health`)).ok) return this;
+          if ((await fetch(`${this.url}/health`)).ok) {
+            this.socketToken ??= await this.token({ user: 'tests', ttl_seconds: 86_400 });
+            return this;
+          }
         } catch { /* not up yet */ }
         await sleep(200);
       }
@@ -122,11 +151,11 @@ function stopAll() {
 process.on('exit', stopAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
 
-/** A stock y-websocket client on `docId`. */
+/** A stock y-websocket client on `docId`, with the operator's socket token unless `opts.params` says otherwise. */
 export function connect(folio, docId, opts = {}) {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(folio.wsUrl, docId, doc, {
-    WebSocketPolyfill: WebSocket, disableBc: true, ...opts,
+    WebSocketPolyfill: WebSocket, disableBc: true, params: { token: folio.socketToken }, ...opts,
   });
   return { doc, provider, text: doc.getText('t') };
 }
@@ -155,7 +184,7 @@ export async function waitFor(predicate, ms = 10_000, what = 'condition') {
 
 /** GET /api/docs/{id}/state as bytes (null on 404). */
 export async function documentState(folio, docId) {
-  const res = await fetch(`${folio.url}/api/docs/${docId}/state`);
+  const res = await folio.api(`/api/docs/${docId}/state`);
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`state ${res.status}: ${await res.text()}`);
   return { bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
@@ -170,8 +199,8 @@ export async function serverDoc(folio, docId) {
 }
 
 /** A raw WebSocket to `docId` that records every frame and the close code/reason. */
-export async function rawSocket(folio, docId) {
-  const ws = new WebSocket(`${folio.wsUrl}/${docId}`);
+export async function rawSocket(folio, docId, token = folio.socketToken) {
+  const ws = new WebSocket(`${folio.wsUrl}/${docId}?token=${encodeURIComponent(token)}`);
   ws.binaryType = 'nodebuffer';
   const frames = [];
   const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -70,15 +70,15 @@ test('every case of the hostile corpus publishes clean', async () => {
           for (const node of c.body) build(body, node);
         }
       });
-      await waitFor(async () => (await fetch(`${folio.url}/api/docs/${id}`)).status === 200, 10_000, `${c.name} stored`);
+      await waitFor(async () => (await folio.api(`/api/docs/${id}`)).status === 200, 10_000, `${c.name} stored`);
     } finally {
       disconnect(client);
     }
-    const res = await fetch(`${folio.url}/api/docs/${id}/publish`, { method: 'POST' });
+    const res = await folio.api(`/api/docs/${id}/publish`, { method: 'POST' });
     assert.equal(res.status, 200, `${c.name}: ${await res.clone().text()}`);
-    const post = await (await fetch(`${folio.url}/api/posts/${id}`)).json();
+    const post = await (await folio.api(`/api/posts/${id}`)).json();
     assertSafe(c.name, post.html, TAGS, ATTRS);
-    const page = await fetch(`${folio.url}/p/${id}`);
+    const page = await folio.api(`/p/${id}`);
     assert.match(page.headers.get('content-security-policy'), /default-src 'none'/);
     const html = await page.text();
     assertSafe(`${c.name} (page)`, html.replace(/<style>[^<]*<\/style>/, ''), PAGE_TAGS, PAGE_ATTRS);

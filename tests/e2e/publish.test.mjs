@@ -7,7 +7,7 @@ let folio;
 before(async () => { folio = await startFolio('publish'); });
 after(async () => { await folio?.stop(); });
 
-const api = (path, init) => fetch(`${folio.url}${path}`, init);
+const api = (path, init) => folio.api(path, init);
 const publish = async (doc) => {
   const res = await api(`/api/docs/${doc}/publish`, { method: 'POST' });
   return { status: res.status, body: await res.json() };

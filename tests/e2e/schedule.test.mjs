@@ -8,7 +8,7 @@ let folio;
 before(async () => { folio = await startFolio('schedule'); });
 after(async () => { await folio?.stop(); });
 
-const api = (path, init) => fetch(`${folio.url}${path}`, init);
+const api = (path, init) => folio.api(path, init);
 const schedule = (doc, body) => api(`/api/docs/${doc}/schedule`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
 });
