@@ -1,8 +1,9 @@
 // The dashboard: every document with its title, status and last edit; create and open.
 import { api, ApiError, DocSummary } from './api';
 import { h, when } from './dom';
+import { atLeast, Session } from './session';
 
-export function showDashboard(app: HTMLElement): () => void {
+export function showDashboard(app: HTMLElement, session: Session): () => void {
   const message = h('p', { class: 'message', role: 'status', 'aria-live': 'polite' });
   const list = h('ul', { class: 'docs', 'aria-label': 'Documents' });
   const create = h('button', {
@@ -16,7 +17,8 @@ export function showDashboard(app: HTMLElement): () => void {
       }
     },
   }, 'New document');
-  app.append(h('section', { class: 'dashboard' }, h('div', { class: 'row' }, h('h1', {}, 'Documents'), create), message, list));
+  const canCreate = atLeast(session, 'writer') && session.doc === '*';
+  app.append(h('section', { class: 'dashboard' }, h('div', { class: 'row' }, h('h1', {}, 'Documents'), canCreate ? create : null), message, list));
 
   let stopped = false;
   const load = async () => {

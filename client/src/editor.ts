@@ -10,6 +10,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { api, ApiError, Entry, Published, Version } from './api';
 import { h, when } from './dom';
 import type { User } from './identity';
+import { atLeast, Session, socketToken } from './session';
 
 /** Keeps an <input>/<textarea> and a Y.Text equal, editing only the changed span. */
 function bindText(input: HTMLInputElement | HTMLTextAreaElement, text: Y.Text) {
@@ -55,15 +56,36 @@ function bindMeta(input: HTMLInputElement | HTMLTextAreaElement, meta: Y.Map<any
   });
 }
 
-export function showEditor(app: HTMLElement, id: string, user: User): () => void {
+export function showEditor(app: HTMLElement, id: string, user: User, session: Session): () => void {
   const ydoc = new Y.Doc();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`;
-  const provider = new WebsocketProvider(url, id, ydoc, { disableBc: true });
+  // The socket needs a short-lived token: fetched before connecting, and renewed well before
+  // it expires. The server closes a socket whose token ran out (4001); y-websocket then
+  // reconnects with the renewed token in `params` (its URL is read at each connect).
+  const provider = new WebsocketProvider(url, id, ydoc, { disableBc: true, connect: false, params: {} });
   provider.awareness.setLocalStateField('user', user);
+  const canEdit = atLeast(session, 'writer');
+  const canPublish = atLeast(session, 'editor');
 
   const message = h('p', { class: 'message', role: 'alert', 'aria-live': 'assertive' });
   const info = (text: string) => { message.className = 'message'; message.textContent = text; };
   const fail = (e: unknown) => { message.className = 'message error'; message.textContent = (e as Error).message; };
+
+  let renewal = 0;
+  let stopped = false;
+  const renew = async () => {
+    try {
+      const t = await socketToken(id);
+      provider.params = { token: t.token };
+      if (!provider.shouldConnect) provider.connect();
+      const left = Date.parse(t.expires_at) - Date.now();
+      if (!stopped) renewal = window.setTimeout(renew, Math.max(5_000, left * 0.6));
+    } catch (e) {
+      fail(e);
+      if (!stopped) renewal = window.setTimeout(renew, 10_000);
+    }
+  };
+  renew();
 
   // Connection state: connected / reconnecting / offline, always visible.
   const status = h('span', { class: 'conn', role: 'status', 'aria-live': 'polite' });
@@ -107,6 +129,11 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
     editorProps: { attributes: { 'aria-label': 'Body', role: 'textbox', 'aria-multiline': 'true' } },
   });
   (window as any).folio = { ydoc, provider, editor }; // for the browser tests and the console
+  if (!canEdit) {
+    editor.setEditable(false);
+    title.readOnly = true;
+    info('Read-only: you can watch this draft live, but not change it.');
+  }
   const meta = ydoc.getMap('meta');
   const slug = h('input', { id: 'slug', placeholder: 'from the title' });
   const excerpt = h('textarea', { id: 'excerpt', rows: 2 });
@@ -114,6 +141,7 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
   bindMeta(slug, meta, 'slug');
   bindMeta(excerpt, meta, 'excerpt');
   bindMeta(tags, meta, 'tags', true);
+  for (const input of [slug, excerpt, tags]) input.readOnly = !canEdit;
 
   // Publishing.
   const pubState = h('p', { class: 'muted', 'aria-live': 'polite' });
@@ -162,6 +190,16 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
     } catch (e) { fail(e); }
   };
 
+  // A preview link: the draft rendered, for someone without an account (expires in an hour).
+  const previewLink = h('a', { id: 'preview-link', class: 'preview-link', target: '_blank', rel: 'noopener noreferrer' });
+  const makePreview = async () => {
+    try {
+      const p = await api<{ url: string; expires_at: string }>(`/api/docs/${id}/preview`, { method: 'POST' });
+      previewLink.href = p.url;
+      previewLink.textContent = `Preview (until ${when(p.expires_at)})`;
+    } catch (e) { fail(e); }
+  };
+
   // Version history.
   const versions = h('ul', { class: 'versions', 'aria-label': 'Versions' });
   const loadVersions = async () => {
@@ -169,7 +207,7 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
       const { versions: list } = await api<{ versions: Version[] }>(`/api/docs/${id}/versions`);
       versions.replaceChildren(...list.map((v) => h('li', {},
         `v${v.version} · ${v.title || 'Untitled'} · ${when(v.published_at)} `,
-        h('button', { 'data-version': v.version, onclick: async () => {
+        !canPublish ? null : h('button', { 'data-version': v.version, onclick: async () => {
           try {
             await api(`/api/docs/${id}/versions/${v.version}/restore`, { method: 'POST' });
             info(`Restored version ${v.version} into the draft.`);
@@ -189,10 +227,12 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
           h('label', { for: 'slug' }, 'Slug'), slug,
           h('label', { for: 'excerpt' }, 'Excerpt'), excerpt,
           h('label', { for: 'tags' }, 'Tags'), tags),
-        h('section', { 'aria-labelledby': 'pub-h' }, h('h2', { id: 'pub-h' }, 'Publishing'),
+        !canPublish ? null : h('section', { 'aria-labelledby': 'pub-h' }, h('h2', { id: 'pub-h' }, 'Publishing'),
           h('div', { class: 'row' }, h('button', { class: 'primary', onclick: publish }, 'Publish'), h('button', { onclick: unpublish }, 'Unpublish')),
           pubState, link),
-        h('section', { 'aria-labelledby': 'sched-h' }, h('h2', { id: 'sched-h' }, 'Schedule'),
+        !canEdit ? null : h('section', { 'aria-labelledby': 'preview-h' }, h('h2', { id: 'preview-h' }, 'Preview'),
+          h('button', { id: 'preview', onclick: makePreview }, 'Share a preview link'), previewLink),
+        !canPublish ? null : h('section', { 'aria-labelledby': 'sched-h' }, h('h2', { id: 'sched-h' }, 'Schedule'),
           h('label', { for: 'schedule-at' }, 'When'), when_,
           h('label', { for: 'schedule-action' }, 'Action'), action,
           h('button', { onclick: schedule }, 'Schedule'), entries),
@@ -200,10 +240,12 @@ export function showEditor(app: HTMLElement, id: string, user: User): () => void
       ),
     ),
   ));
-  loadSchedule();
+  if (canPublish) loadSchedule();
   loadVersions();
 
   return () => {
+    stopped = true;
+    clearTimeout(renewal);
     editor.destroy();
     provider.destroy();
     ydoc.destroy();

@@ -25,9 +25,37 @@ after(async () => {
   await folio?.stop();
 });
 
-/** A browser context whose author is already known (name and colour remembered). */
-async function author(name, color) {
+/** The session cookie value for `role`: the admin key for admins, an invitation otherwise. */
+const sessions = new Map();
+async function sessionCookie(role, user) {
+  const key = `${role}:${user}`;
+  if (!sessions.has(key)) {
+    const body = role === 'admin'
+      ? { key: folio.adminKey }
+      : { invite: await folio.token({ user, role, use: 'invite' }) };
+    const res = await fetch(`${folio.url}/api/session`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    const cookie = res.headers.get('set-cookie');
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.match(cookie, /Secure/);
+    sessions.set(key, /folio_session=([^;]+)/.exec(cookie)[1]);
+  }
+  return sessions.get(key);
+}
+
+/**
+ * A browser context whose author is already known (name and colour remembered) and signed in
+ * with `role` (null: not signed in).
+ */
+async function author(name, color, role = 'admin') {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  if (role) {
+    await context.addCookies([{
+      name: 'folio_session', value: await sessionCookie(role, name), url: folio.url,
+      httpOnly: true, secure: true, sameSite: 'Strict',
+    }]);
+  }
   await context.addInitScript(([n, c]) => {
     localStorage.setItem('folio.user', JSON.stringify({ name: n, color: c }));
   }, [name, color]);
@@ -217,8 +245,72 @@ test('usable on a narrow screen and from the keyboard', async () => {
   }
 });
 
+test('signing in with the admin key, a wrong key refused, signing out', async () => {
+  const visitor = await author('Visitor', '#16a34a', null);
+  try {
+    await visitor.page.goto(`${folio.url}/#/`);
+    const secret = visitor.page.getByLabel('Admin key or invitation');
+    await secret.fill('not-the-key');
+    await visitor.page.getByRole('button', { name: 'Sign in' }).click();
+    await visitor.page.locator('.signin .message', { hasText: 'not the admin key' }).waitFor({ timeout: 10_000 });
+    await secret.fill(folio.adminKey);
+    await visitor.page.getByRole('button', { name: 'Sign in' }).click();
+    await visitor.page.locator('#role', { hasText: 'admin · admin' }).waitFor({ timeout: 10_000 });
+    await visitor.page.getByRole('button', { name: 'New document' }).waitFor();
+    // The cookie is HttpOnly: scripts on the page cannot read it.
+    assert.equal(await visitor.page.evaluate(() => document.cookie), '');
+    await visitor.page.getByRole('button', { name: 'Sign out' }).click();
+    await secret.waitFor({ timeout: 10_000 });
+    await visitor.page.reload();
+    await secret.waitFor({ timeout: 10_000 }); // still signed out after a reload
+  } finally {
+    await visitor.context.close();
+  }
+});
+
+test('a viewer watches a writer live but cannot edit or publish', async () => {
+  const id = await newDoc();
+  const writer = await author('Wren', '#9333ea', 'writer');
+  const viewer = await author('Vic', '#0891b2', 'viewer');
+  try {
+    await openDoc(writer.page, id);
+    await openDoc(viewer.page, id);
+    await writer.page.locator('.body .ProseMirror').click();
+    await writer.page.keyboard.type('Written by a writer.');
+    await waitFor(async () => (await bodyText(viewer.page)) === 'Written by a writer.', 10_000, 'viewer sees it live');
+    // A writer edits but does not publish; a viewer does neither.
+    assert.equal(await writer.page.getByRole('button', { name: 'Publish', exact: true }).count(), 0);
+    assert.equal(await viewer.page.getByRole('button', { name: 'Publish', exact: true }).count(), 0);
+    assert.equal(await viewer.page.locator('.body .ProseMirror').getAttribute('contenteditable'), 'false');
+    assert.equal(await viewer.page.locator('input.title').getAttribute('readonly'), '');
+    await viewer.page.locator('.body .ProseMirror').click();
+    await viewer.page.keyboard.type('Viewer was here.');
+    // Even an edit forced into the viewer's document never reaches the server or the writer.
+    await viewer.page.evaluate(() => window.folio.ydoc.getText('title').insert(0, 'forced '));
+    await new Promise((r) => setTimeout(r, 1000));
+    const draft = await (await folio.api(`/api/docs/${id}`)).json();
+    assert.equal(draft.text, 'Written by a writer.');
+    assert.equal(draft.title, '');
+    assert.equal(await writer.page.locator('input.title').inputValue(), '');
+    // The writer shares a preview link; it opens without signing in.
+    await writer.page.getByRole('button', { name: 'Share a preview link' }).click();
+    await writer.page.locator('#preview-link[href]').waitFor({ timeout: 10_000 });
+    const href = await writer.page.locator('#preview-link').getAttribute('href');
+    assert.match(href, /\/preview\/[^?]+\?token=v1\./);
+    const anon = await browser.newPage();
+    await anon.goto(href);
+    assert.match(await anon.locator('article').innerText(), /Written by a writer\./);
+    await anon.close();
+  } finally {
+    await writer.context.close();
+    await viewer.context.close();
+  }
+});
+
 test('no errors in the browser console', () => {
   // WebSocket failures while deliberately offline are the browser's own report, not the app's.
-  const real = consoleErrors.filter((e) => !/WebSocket connection .* failed|ERR_INTERNET_DISCONNECTED/.test(e));
+  const real = consoleErrors.filter((e) => !/WebSocket connection .* failed|ERR_INTERNET_DISCONNECTED/.test(e))
+    // Signed out, the page's session check and the wrong key answer 401, as they should.
+    .filter((e) => !/^Visitor: Failed to load resource: .* 401/.test(e));
   assert.deepEqual(real, []);
 });
