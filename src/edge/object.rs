@@ -194,12 +194,15 @@ impl DocumentObject {
         }
     }
 
-    /// The earliest token expiry of a connected socket (ms).
+    /// The earliest token expiry still ahead of a connected socket (ms). Past ones are
+    /// excluded: those sockets were closed by the alarm and may linger while closing.
     fn next_expiry(&self) -> Option<i64> {
+        let now = now_ms();
         self.state
             .get_websockets()
             .iter()
             .filter_map(|ws| conn_of(ws).expires_ms)
+            .filter(|&at| at > now)
             .min()
     }
 
