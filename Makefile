@@ -4,7 +4,8 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: dev test tools build check unit e2e browser bench deploy clean
+.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e browser bench deploy clean
+FUZZ_SECONDS ?= 60
 
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
 dev: tools build
@@ -21,7 +22,7 @@ dev: tools build
 	@$(ENV) CI=true wrangler dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
 
 ## Run every check and test: format, lint, unit tests, then end-to-end tests on wrangler dev.
-test: tools check unit build e2e browser
+test: tools check unit fuzz-smoke build e2e browser
 
 ## Install the toolchain and packages, once per machine (idempotent).
 tools:
@@ -41,6 +42,14 @@ check: tools
 
 unit: tools
 	@$(ENV) cargo test -q
+
+## Fuzz every target for FUZZ_SECONDS each (default 60; prints executions and exec/s).
+fuzz: tools
+	@$(ENV) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## The short fuzz run of `make test`: 5 s per target, after the corpus replay in `unit`.
+fuzz-smoke: tools
+	@$(ENV) scripts/fuzz.sh 5
 
 e2e: build
 	@scripts/dev-vars.sh
@@ -62,4 +71,4 @@ deploy: tools build
 	@$(ENV) wrangler deploy
 
 clean:
-	rm -rf build target .wrangler tests/e2e/.state
+	rm -rf build target .wrangler tests/e2e/.state fuzz/target fuzz/artifacts

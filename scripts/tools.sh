@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 WORKER_BUILD_VERSION=0.8.7
 # Must equal the wasm-bindgen version in Cargo.lock (Cargo.toml pins it with `=`).
 WASM_BINDGEN_VERSION=0.2.130
+CARGO_FUZZ_VERSION=0.13.2
 TOOLS_ROOT="${FOLIO_TOOLS_DIR:-$HOME/.cache/folio-tools}"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -37,6 +38,8 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 install_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 # No --locked: wasm-bindgen-cli's own lock pins a crate version the registry no longer serves.
 install_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+# The fuzzer driver for `make fuzz` and the short fuzz run in `make test` (~30 s to install).
+install_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz --locked
 
 # Node 22 (wrangler 4 needs >= 22.12; the system Node is 20), wrangler, yjs clients: from npm,
 # pinned by package-lock.json; installed only when the lock changed since the last install.

@@ -34,7 +34,11 @@
 pub mod auth;
 pub mod content;
 pub mod docid;
+// Fuzz targets (fuzz/ and tests/fuzz_corpus.rs); not part of the worker.
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod protocol;
 pub mod publish;

@@ -351,13 +351,28 @@ impl<S: Storage> Room<S> {
                 .doc
                 .try_transact_mut()
                 .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
-            txn.apply_update(update)
+            follows(&update, &txn.state_vector())?;
+            txn.apply_update(update).map(|()| {
+                let store = txn.store();
+                store.pending_update().is_some() || store.pending_ds().is_some()
+            })
         };
-        if let Err(e) = applied {
-            // yrs may have integrated part of the update before refusing it: go back to what
-            // storage holds, which never saw it.
+        // Refused: yrs may have integrated part of the update before refusing it, so go back
+        // to what storage holds, which never saw it.
+        //
+        // An update that depends on changes the document does not have stays "pending" in
+        // yrs. Every client's edits reach the server before anyone can build on them, so no
+        // honest client sends one; and yrs 0.28 can panic encoding a document with pending
+        // crafted content (`merge_pending_v1` unwraps; found by `make fuzz`), which in wasm
+        // would kill every document of the isolate. So it is refused like a malformed one.
+        let refused = match applied {
+            Err(e) => Some(format!("update refused: {e}")),
+            Ok(true) => Some("update depends on changes this document does not have".into()),
+            Ok(false) => None,
+        };
+        if let Some(why) = refused {
             self.doc = self.store.reload(fresh_client_id())?;
-            return Err(Error::Malformed(format!("update refused: {e}")));
+            return Err(Error::Malformed(why));
         }
         self.store.append(bytes)?;
         if self.store.wants_compaction() {
@@ -365,6 +380,28 @@ impl<S: Storage> Room<S> {
         }
         Ok(true)
     }
+}
+
+/// Refuses, before yrs sees it, an update whose structs leave a gap: per client, what it
+/// inserts must be one run of clocks that starts within what the document already has.
+/// Stock clients never send anything else (they send what they made, in order, and the
+/// server has everything they built on); gaps are how crafted updates reach yrs 0.28's
+/// "skip" handling, which can panic (`BlockStore::push` unwraps; found by `make fuzz`).
+fn follows(update: &Update, sv: &StateVector) -> Result<()> {
+    for (client, ranges) in update.insertions(true).iter() {
+        let mut runs = ranges.iter();
+        let (Some(run), None) = (runs.next(), runs.next()) else {
+            return Err(Error::Malformed(
+                "update has gaps in a client's clocks".into(),
+            ));
+        };
+        if run.start > sv.get(client) {
+            return Err(Error::Malformed(
+                "update depends on changes this document does not have".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -121,17 +121,18 @@ impl<S: Storage> Store<S> {
         let doc = Doc::with_options(Options::with_client_id(ClientID::new(
             client_id & MAX_CLIENT_ID,
         )));
-        {
+        // One transaction per stored update, exactly as each was applied live: yrs settles
+        // deletions when a transaction commits, so replaying a log inside one transaction
+        // can refuse an update that applied live (found by `make fuzz`).
+        let updates = snapshot.iter().map(|s| (0, s.as_slice()));
+        for (seq, bytes) in updates.chain(log.iter().map(|(s, b)| (*s, b.as_slice()))) {
+            let update = Update::decode_v1(bytes)
+                .map_err(|e| Error::Corrupt(format!("update {seq} does not decode: {e}")))?;
             let mut txn = doc
                 .try_transact_mut()
                 .map_err(|e| Error::Internal(format!("fresh document busy: {e}")))?;
-            let updates = snapshot.iter().map(|s| (0, s.as_slice()));
-            for (seq, bytes) in updates.chain(log.iter().map(|(s, b)| (*s, b.as_slice()))) {
-                let update = Update::decode_v1(bytes)
-                    .map_err(|e| Error::Corrupt(format!("update {seq} does not decode: {e}")))?;
-                txn.apply_update(update)
-                    .map_err(|e| Error::Corrupt(format!("update {seq} does not apply: {e}")))?;
-            }
+            txn.apply_update(update)
+                .map_err(|e| Error::Corrupt(format!("update {seq} does not apply: {e}")))?;
         }
 
         self.next_seq = log

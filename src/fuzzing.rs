@@ -1,0 +1,245 @@
+//! Fuzz targets, as plain functions of bytes: `fuzz/` runs them under libFuzzer
+//! (`make fuzz`), and `tests/fuzz_corpus.rs` replays the checked-in corpus through them on
+//! every `make test`. Each panics only when an invariant breaks: that is the finding.
+//!
+//! Invariants checked:
+//! - [`frames`]: any sequence of frames from an editor and a viewer leaves the document as it
+//!   was before every refused frame; a viewer never changes it; what is in memory is what a
+//!   fresh load from storage gives.
+//! - [`update`]: one update applied to a document with content: refused cleanly (document
+//!   unchanged) or accepted and durable.
+//! - [`token`]: verifying arbitrary text never panics and never yields claims that were not
+//!   signed; header parsing never panics.
+//! - [`render`]: any CRDT content renders to HTML made only of the renderer's own tags and
+//!   attributes, with no executable URL.
+
+use yrs::updates::decoder::Decode;
+use yrs::{ReadTxn, StateVector, Text, Transact};
+
+use crate::auth::{Keys, Purpose};
+use crate::protocol;
+use crate::room::{Conn, Room};
+use crate::testing::MemoryStorage;
+
+fn state(room: &Room<MemoryStorage>) -> Vec<u8> {
+    room.encode_state().unwrap_or_default()
+}
+
+fn seeded() -> (Room<MemoryStorage>, MemoryStorage) {
+    let storage = MemoryStorage::new();
+    let mut room = Room::open(storage.clone()).expect("empty storage opens");
+    let doc = yrs::Doc::with_client_id(1);
+    let text = doc.get_or_insert_text("t");
+    let update = {
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "seed text");
+        txn.encode_update_v1()
+    };
+    room.receive(&mut Conn::default(), &protocol::update(update))
+        .expect("the seed applies");
+    (room, storage)
+}
+
+/// Checks that a fresh load of `storage` equals the room in memory.
+fn durable(room: &Room<MemoryStorage>, storage: &MemoryStorage) {
+    let loaded = match Room::open(storage.clone()) {
+        Ok(room) => room,
+        Err(e) => panic!("what was stored does not load: {e}"),
+    };
+    let sv = |r: &Room<MemoryStorage>| r.doc().transact().state_vector();
+    assert_eq!(sv(&loaded), sv(room), "storage and memory disagree");
+}
+
+/// Frames as `[len: u8][frame]...`; even frames come from an editor, odd ones from a viewer.
+pub fn frames(data: &[u8]) {
+    let (mut room, storage) = seeded();
+    let mut editor = Conn {
+        key: 1,
+        ..Conn::default()
+    };
+    let mut viewer = Conn {
+        key: 2,
+        read_only: true,
+        ..Conn::default()
+    };
+    let mut rest = data;
+    let mut n = 0usize;
+    while let Some((&len, tail)) = rest.split_first() {
+        let take = usize::from(len).min(tail.len());
+        let (frame, tail) = tail.split_at(take);
+        rest = tail;
+        let before = state(&room);
+        let conn = if n.is_multiple_of(2) { &mut editor } else { &mut viewer };
+        let result = room.receive(conn, frame);
+        if result.is_err() || conn.read_only {
+            assert_eq!(
+                state(&room),
+                before,
+                "a refused or read-only frame changed the document"
+            );
+        }
+        n += 1;
+    }
+    durable(&room, &storage);
+}
+
+/// One update (Yjs v1) applied to a document with content.
+pub fn update(data: &[u8]) {
+    let (mut room, storage) = seeded();
+    let before = state(&room);
+    let decoded = yrs::Update::decode_v1(data).is_ok();
+    match room.receive(&mut Conn::default(), &protocol::update(data.to_vec())) {
+        Ok(_) => assert!(decoded, "an update that does not decode was accepted"),
+        Err(_) => assert_eq!(
+            state(&room),
+            before,
+            "a refused update changed the document"
+        ),
+    }
+    durable(&room, &storage);
+}
+
+/// A token (as text) verified against a fixed key, and the header parsers.
+pub fn token(data: &[u8]) {
+    let keys = Keys::new("fuzzing-admin-key-0123456789abcdef0123").expect("long enough");
+    let text = String::from_utf8_lossy(data);
+    for purpose in [
+        Purpose::Api,
+        Purpose::Session,
+        Purpose::Invite,
+        Purpose::Preview,
+    ] {
+        if let Ok(claims) = keys.verify(&text, purpose, 0) {
+            // Only a token we signed verifies: re-signing the claims gives the same token.
+            assert_eq!(keys.sign(&claims).ok().as_deref(), Some(&*text));
+        }
+    }
+    let _ = keys.is_admin_key(&text);
+    let _ = crate::auth::bearer(&text);
+    let _ = crate::auth::cookie(&text, crate::auth::SESSION_COOKIE);
+}
+
+/// Tags and attributes the renderer writes; anything else in its output is a finding.
+const TAGS: &[&str] = &[
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "code",
+    "hr",
+    "br",
+    "img",
+    "a",
+    "strong",
+    "em",
+    "s",
+    "u",
+];
+const ATTRS: &[&str] = &["href", "src", "alt", "title", "start", "class", "rel"];
+
+/// Checks `html` against the allowlists: every tag and attribute is the renderer's own, and
+/// no URL attribute holds an executable scheme.
+pub fn check_html(html: &str) {
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('>')
+            .expect("every '<' in the output closes a tag");
+        let inner = &after[..close];
+        let inner = inner.strip_prefix('/').unwrap_or(inner);
+        let name_end = inner.find([' ', '/']).unwrap_or(inner.len());
+        let name = &inner[..name_end];
+        assert!(TAGS.contains(&name), "tag {name:?} in {html:?}");
+        let mut attrs = &inner[name_end..];
+        while let Some(eq) = attrs.find("=\"") {
+            let attr = attrs[..eq].trim().trim_start_matches('/').trim();
+            assert!(ATTRS.contains(&attr), "attribute {attr:?} in {html:?}");
+            let value_start = eq + 2;
+            let value_len = attrs[value_start..]
+                .find('"')
+                .expect("attribute values are quoted");
+            let value = &attrs[value_start..value_start + value_len];
+            if attr == "href" || attr == "src" {
+                let plain = value
+                    .replace("&amp;", "&")
+                    .replace("&#x3a;", ":")
+                    .to_ascii_lowercase();
+                let squeezed: String = plain.chars().filter(|c| !c.is_whitespace()).collect();
+                for bad in ["javascript:", "vbscript:", "data:text/html", "file:"] {
+                    assert!(!squeezed.starts_with(bad), "{attr}={value:?}");
+                }
+            }
+            attrs = &attrs[value_start + value_len + 1..];
+        }
+        rest = &after[close + 1..];
+    }
+}
+
+/// Arbitrary bytes as a Yjs update into an empty document, then extracted and rendered.
+pub fn render(data: &[u8]) {
+    let Ok(update) = yrs::Update::decode_v1(data) else {
+        return;
+    };
+    let doc = yrs::Doc::new();
+    // Roots must exist with their types before content is read as them.
+    doc.get_or_insert_xml_fragment("body");
+    doc.get_or_insert_text("title");
+    doc.get_or_insert_map("meta");
+    {
+        let Ok(mut txn) = doc.try_transact_mut() else {
+            return;
+        };
+        if txn.apply_update(update).is_err() {
+            return;
+        }
+    }
+    if doc.transact().state_vector() == StateVector::default() {
+        return;
+    }
+    if let Ok(content) = crate::content::extract(&doc) {
+        check_html(&crate::render::html(&content));
+        let _ = crate::render::prosemirror_json(&content);
+        let _ = crate::render::plain_text(&content);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_oracle_catches_what_it_should() {
+        check_html("<p>a &lt;b&gt; <a href=\"https://x\" rel=\"nofollow\">x</a><br></p>");
+        for bad in [
+            "<script>x</script>",
+            "<p onclick=\"x\">",
+            "<a href=\"javascript:alert(1)\">",
+            "<a href=\" JavaScript:x\">",
+            "<img src=\"data:text/html,x\">",
+        ] {
+            assert!(
+                std::panic::catch_unwind(|| check_html(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn targets_take_empty_and_junk_input() {
+        for data in [&[][..], &[0], &[255; 300], b"v1.a.b"] {
+            frames(data);
+            update(data);
+            token(data);
+            render(data);
+        }
+    }
+}
