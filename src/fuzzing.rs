@@ -69,7 +69,11 @@ pub fn frames(data: &[u8]) {
         let (frame, tail) = tail.split_at(take);
         rest = tail;
         let before = state(&room);
-        let conn = if n.is_multiple_of(2) { &mut editor } else { &mut viewer };
+        let conn = if n.is_multiple_of(2) {
+            &mut editor
+        } else {
+            &mut viewer
+        };
         let result = room.receive(conn, frame);
         if result.is_err() || conn.read_only {
             assert_eq!(
@@ -120,7 +124,7 @@ pub fn token(data: &[u8]) {
 }
 
 /// Tags and attributes the renderer writes; anything else in its output is a finding.
-const TAGS: &[&str] = &[
+pub const TAGS: &[&str] = &[
     "p",
     "h1",
     "h2",
@@ -143,7 +147,7 @@ const TAGS: &[&str] = &[
     "s",
     "u",
 ];
-const ATTRS: &[&str] = &["href", "src", "alt", "title", "start", "class", "rel"];
+pub const ATTRS: &[&str] = &["href", "src", "alt", "title", "start", "class", "rel"];
 
 /// Checks `html` against the allowlists: every tag and attribute is the renderer's own, and
 /// no URL attribute holds an executable scheme.

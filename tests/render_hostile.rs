@@ -14,30 +14,8 @@ use yrs::{
     XmlTextPrelim,
 };
 
-const TAGS: &[&str] = &[
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "pre",
-    "code",
-    "hr",
-    "br",
-    "img",
-    "a",
-    "strong",
-    "em",
-    "s",
-    "u",
-];
-const ATTRS: &[&str] = &["href", "src", "alt", "title", "start", "class", "rel"];
+// The renderer's own tags and attributes: the same allowlists the fuzz oracle uses.
+use folio::fuzzing::{ATTRS, TAGS};
 
 fn any(v: &Value) -> Any {
     match v {
