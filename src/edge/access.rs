@@ -64,6 +64,21 @@ pub struct Principal {
     pub operator: bool,
 }
 
+/// The `?token=` of `req`'s URL (sockets and preview links).
+fn query_token(req: &Request) -> Option<String> {
+    let url = req.url().ok()?;
+    let token = url
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    token
+}
+
+/// A token expiry (Unix seconds) in ms; `None` when it does not fit (the admin key's).
+fn expiry_ms(exp: u64) -> Option<i64> {
+    i64::try_from(exp).ok().and_then(|s| s.checked_mul(1000))
+}
+
 /// Who sent `req`. Sockets (`socket`) take `?token=` or the bearer header; HTTP takes the
 /// bearer header or the session cookie.
 pub fn authenticate(
@@ -90,12 +105,7 @@ pub fn authenticate(
         return Err(AuthError::Malformed("use Authorization: Bearer <token>"));
     }
     let (token, purpose) = if socket {
-        let url = req.url().map_err(|_| AuthError::Missing)?;
-        let token = url
-            .query_pairs()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned());
-        (token, Purpose::Api)
+        (query_token(req), Purpose::Api)
     } else {
         let header = req.headers().get("Cookie").ok().flatten();
         let token = header
@@ -166,9 +176,7 @@ impl Identity {
         Identity {
             user: claims.sub.clone(),
             role: claims.role,
-            expires_ms: i64::try_from(claims.exp)
-                .ok()
-                .and_then(|s| s.checked_mul(1000)),
+            expires_ms: expiry_ms(claims.exp),
         }
     }
 
@@ -213,7 +221,7 @@ fn claims_json(c: &Claims) -> serde_json::Value {
         "user": c.sub,
         "role": c.role.as_str(),
         "doc": c.doc,
-        "expires_at": i64::try_from(c.exp).ok().and_then(|s| s.checked_mul(1000)).map(iso8601),
+        "expires_at": expiry_ms(c.exp).map(iso8601),
     })
 }
 
@@ -359,12 +367,7 @@ pub fn preview_claims(
     keys: &Keys,
     doc: &str,
 ) -> std::result::Result<Claims, AuthError> {
-    let url = req.url().map_err(|_| AuthError::Missing)?;
-    let token = url
-        .query_pairs()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .ok_or(AuthError::Missing)?;
+    let token = query_token(req).ok_or(AuthError::Missing)?;
     let claims = keys.verify(&token, Purpose::Preview, now_secs())?;
     if claims.doc != doc {
         return Err(AuthError::WrongDocument);

@@ -218,24 +218,26 @@ impl DocumentObject {
         }
     }
 
-    /// `GET /preview/{doc}`: the draft rendered as its published page would be.
-    fn preview_page(&self, id: &str) -> Result<Response> {
-        let result = self.with_room(|room| {
+    /// The draft's content, or [`Error::UnknownDocument`] if nothing was ever stored.
+    fn content(&self) -> Result<crate::content::Content, Error> {
+        self.with_room(|room| {
             if room.is_empty() {
                 return Err(Error::UnknownDocument);
             }
             crate::content::extract(room.doc())
-        });
-        match result {
+        })
+    }
+
+    /// `GET /preview/{doc}`: the draft rendered as its published page would be.
+    fn preview_page(&self, id: &str) -> Result<Response> {
+        match self.content() {
             Ok(content) => {
                 let slug = slug_for(&content).unwrap_or_else(|| id.to_string());
                 let rendered = render_for_publish(&content, slug);
-                let response = Response::from_html(crate::publish::page_html(&rendered))?;
+                // The URL carries the token: never cache or index the draft (the page headers
+                // already keep the referrer from leaking it).
+                let response = super::reader::page_response(&rendered)?;
                 let headers = response.headers();
-                headers.set("Content-Security-Policy", crate::publish::PAGE_CSP)?;
-                headers.set("X-Content-Type-Options", "nosniff")?;
-                // The URL carries the token: never leak it, never cache or index the draft.
-                headers.set("Referrer-Policy", "no-referrer")?;
                 headers.set("Cache-Control", "private, no-store")?;
                 headers.set("X-Robots-Tag", "noindex")?;
                 Ok(response)
@@ -245,13 +247,7 @@ impl DocumentObject {
     }
 
     fn draft(&self, id: &str) -> Result<Response> {
-        let result = self.with_room(|room| {
-            if room.is_empty() {
-                return Err(Error::UnknownDocument);
-            }
-            crate::content::extract(room.doc())
-        });
-        match result {
+        match self.content() {
             Ok(content) => super::json_response(200, &crate::render::document_json(id, &content)),
             Err(e) => super::error_json(&e),
         }
@@ -789,16 +785,7 @@ impl DurableObject for DocumentObject {
                         // Throttled: a trailing touch at the end of the window.
                         let due = self.touched_at.get() + TOUCH_INTERVAL_MS;
                         self.touch_due.set(Some(due));
-                        let storage = self.state.storage();
-                        let earlier = match storage.get_alarm().await {
-                            Ok(Some(at)) => at > due,
-                            _ => true,
-                        };
-                        if earlier {
-                            if let Err(e) = storage.set_alarm((due - now).max(0)).await {
-                                console_error!("setting the alarm failed: {e}");
-                            }
-                        }
+                        self.alarm_by(due).await;
                     }
                 }
             }

@@ -95,15 +95,23 @@ pub async fn post(env: &Env, req: &Request, slug: &str) -> Result<Response> {
     }
 }
 
-/// `GET /p/{slug}`: the public page, under a strict Content-Security-Policy.
+/// The HTML page of `content` under a strict Content-Security-Policy, without a referrer:
+/// the public page and the draft preview.
+pub fn page_response(content: &crate::publish::Rendered) -> Result<Response> {
+    let response = Response::from_html(page_html(content))?;
+    let headers = response.headers();
+    headers.set("Content-Security-Policy", PAGE_CSP)?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    Ok(response)
+}
+
+/// `GET /p/{slug}`: the public page.
 pub async fn page(env: &Env, slug: &str) -> Result<Response> {
     match latest(env, slug).await {
         Ok(Some(post)) => {
-            let response = Response::from_html(page_html(&post.content))?;
+            let response = page_response(&post.content)?;
             let headers = response.headers();
-            headers.set("Content-Security-Policy", PAGE_CSP)?;
-            headers.set("X-Content-Type-Options", "nosniff")?;
-            headers.set("Referrer-Policy", "no-referrer")?;
             headers.set("ETag", &post.etag())?;
             headers.set("Cache-Control", POST_CACHE_CONTROL)?;
             Ok(response)
