@@ -204,6 +204,16 @@ fn clean_tags(tags: Vec<String>) -> Vec<String> {
 fn node<T: ReadTxn>(txn: &T, child: XmlOut, depth: usize, out: &mut Vec<Node>) {
     match child {
         XmlOut::Text(text) => text_runs(txn, &text, out),
+        // Every arm respects the depth cap: past it, only the words are kept.
+        XmlOut::Fragment(fragment) if depth >= MAX_DEPTH => {
+            let text = flat_text(txn, &fragment);
+            if !text.is_empty() {
+                out.push(Node::Text {
+                    text,
+                    marks: Vec::new(),
+                });
+            }
+        }
         XmlOut::Fragment(fragment) => {
             for c in fragment.children(txn) {
                 node(txn, c, depth + 1, out);
@@ -234,7 +244,7 @@ fn children<T: ReadTxn>(txn: &T, el: &XmlElementRef, depth: usize) -> Vec<Node> 
 
 /// All text under `el`, in order, walked with an explicit stack: hostile documents can nest
 /// far deeper than the call stack (yrs' own `get_string` recurses).
-fn flat_text<T: ReadTxn>(txn: &T, el: &XmlElementRef) -> String {
+fn flat_text<T: ReadTxn>(txn: &T, el: &impl XmlFragment) -> String {
     let mut out = String::new();
     let mut stack = Vec::new();
     push_children(txn, el, &mut stack);

@@ -49,6 +49,7 @@ pub mod routes;
 pub mod store;
 pub mod testing;
 pub mod throttle;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

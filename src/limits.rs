@@ -65,3 +65,27 @@ pub const SIGN_IN_BURST: f64 = 10.0;
 
 /// Clients one worker isolate tracks at once; beyond it the fullest buckets are forgotten.
 pub const MAX_THROTTLED_CLIENTS: usize = 10_000;
+
+/// Deepest nesting of `Any` values (arrays and objects, in map entries and array items) and
+/// of JSON strings (formatting attributes, embeds) accepted from the network. yrs decodes
+/// both recursively; real content nests a few levels (a ProseMirror attribute object).
+/// Measured in the worker's wasm (see `make stack`): yrs decoding needs about
+/// `STACK_PER_VALUE_LEVEL` bytes of stack a level, so 64 levels is far below the ~1 MB stack.
+pub const MAX_VALUE_NESTING: usize = 64;
+
+/// Deepest nesting of shared types (an element in an element ...). yrs deletes and
+/// garbage-collects nested types recursively, so an unbounded chain stored once would make
+/// every later delete of it overflow the stack. A TipTap document nests two levels per list
+/// level (list, item), so 128 is sixty list levels deep, and far below the stack.
+pub const MAX_TYPE_NESTING: usize = 128;
+
+/// Largest awareness state (JSON bytes) one client may announce. A TipTap caret state (user
+/// name and colour, cursor anchor and head) is a few hundred bytes; states are relayed to
+/// everyone and kept in memory, so a 1 MiB state per client is refused.
+pub const MAX_AWARENESS_STATE_BYTES: usize = 4096;
+
+/// Largest SyncStep2 frame (a client's offline work, sent once when it connects): the
+/// document cap plus room for the envelope. It is charged to the connection's byte budget
+/// like any frame, which may go into debt for it (see `room::Budget::spend`), so offline work
+/// over [`MAX_FRAME_BYTES`] still arrives. Cloudflare accepts WebSocket messages up to 32 MiB.
+pub const MAX_SYNC_FRAME_BYTES: usize = MAX_DOC_BYTES as usize + (64 << 10);

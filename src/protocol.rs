@@ -3,19 +3,18 @@
 //!
 //! Sync messages are decoded and encoded with `yrs::sync`. Awareness payloads are parsed here
 //! strictly, because every other peer parses what we relay: client ids must be JavaScript-safe
-//! integers and states must be JSON, or a single hostile client could break every editor's
+//! integers and states must be small JSON, or a single hostile client could break every editor's
 //! awareness handling. Declared counts are checked against the bytes that follow them before
 //! anything is allocated.
 
-use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message, SyncMessage};
-use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, StateVector};
 
 use crate::error::{Error, Result};
-use crate::limits::MAX_CLIENT_ID;
+use crate::limits::{MAX_AWARENESS_STATE_BYTES, MAX_CLIENT_ID};
+use crate::wire::{self, Reader};
 
 /// y-protocols message types (`y-websocket`'s `messageSync`, `messageAwareness`, ...).
 pub const MSG_SYNC: u64 = 0;
@@ -57,83 +56,46 @@ impl AwarenessEntry {
     }
 }
 
-fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Malformed(format!("{what}: {e}"))
-}
-
-/// Decodes one frame.
+/// Decodes one frame with [`crate::wire::Reader`] (checked lengths, never yrs's cursor).
+/// Updates are only framed here; [`crate::wire::check_update`] walks them before they are
+/// applied.
 ///
 /// # Errors
 /// [`Error::Malformed`] when the frame is truncated, has a bad varint, declares more items than
-/// it carries, or carries an awareness entry with an unsafe client id or a non-JSON state.
+/// it carries, or carries an awareness entry with an unsafe client id, a non-JSON state or a
+/// state over [`MAX_AWARENESS_STATE_BYTES`].
 pub fn decode(frame: &[u8]) -> Result<Incoming> {
-    let mut cursor = Cursor::new(frame);
-    let kind: u64 = cursor
-        .read_var()
-        .map_err(|e| malformed("message type", e))?;
+    let mut r = Reader::new(frame);
+    let kind = r.var_u64()?;
     match kind {
-        MSG_SYNC => decode_sync(frame.get(cursor.next..).unwrap_or_default()),
-        MSG_AWARENESS => {
-            let payload = cursor.read_buf().map_err(|e| malformed("awareness", e))?;
-            decode_awareness(payload).map(Incoming::Awareness)
-        }
+        MSG_SYNC => match r.var_u32()? {
+            0 => Ok(Incoming::SyncStep1(wire::state_vector(r.buf()?)?)),
+            1 => Ok(Incoming::SyncStep2(r.buf()?.to_vec())),
+            2 => Ok(Incoming::Update(r.buf()?.to_vec())),
+            other => Err(Error::Malformed(format!("unknown sync message {other}"))),
+        },
+        MSG_AWARENESS => decode_awareness(r.buf()?).map(Incoming::Awareness),
         MSG_QUERY_AWARENESS => Ok(Incoming::QueryAwareness),
         other => Ok(Incoming::Ignored(other)),
     }
 }
 
-fn decode_sync(body: &[u8]) -> Result<Incoming> {
-    // A SyncStep1 carries a state vector whose entry count is declared up front; refuse a count
-    // the buffer cannot hold before yrs reserves memory for it.
-    let mut peek = Cursor::new(body);
-    if let Ok(0) = peek.read_var::<u8>() {
-        if let Ok(sv) = peek.read_buf() {
-            check_declared_count(sv, 2, "state vector")?;
-        }
-    }
-    let mut decoder = DecoderV1::new(Cursor::new(body));
-    match SyncMessage::decode(&mut decoder).map_err(|e| malformed("sync", e))? {
-        SyncMessage::SyncStep1(sv) => Ok(Incoming::SyncStep1(sv)),
-        SyncMessage::SyncStep2(update) => Ok(Incoming::SyncStep2(update)),
-        SyncMessage::Update(update) => Ok(Incoming::Update(update)),
-    }
-}
-
-/// Fails when `buf` starts with a count of items that cannot fit in the rest of it, each item
-/// taking at least `min_item_bytes`.
-fn check_declared_count(buf: &[u8], min_item_bytes: usize, what: &str) -> Result<()> {
-    let mut cursor = Cursor::new(buf);
-    let count: u64 = cursor.read_var().map_err(|e| malformed(what, e))?;
-    let room = buf.len().saturating_sub(cursor.next) / min_item_bytes.max(1);
-    if count > room as u64 {
-        return Err(Error::Malformed(format!(
-            "{what} declares {count} entries but carries at most {room}"
-        )));
-    }
-    Ok(())
-}
-
 fn decode_awareness(payload: &[u8]) -> Result<Vec<AwarenessEntry>> {
+    let mut r = Reader::new(payload);
     // Each entry is at least three bytes: client id, clock, string length.
-    check_declared_count(payload, 3, "awareness")?;
-    let mut cursor = Cursor::new(payload);
-    let count: u64 = cursor.read_var().map_err(|e| malformed("awareness", e))?;
+    let count = r.count(3, "awareness")?;
     let mut entries = Vec::new();
     for _ in 0..count {
-        let client: u64 = cursor
-            .read_var()
-            .map_err(|e| malformed("awareness client", e))?;
-        if client > MAX_CLIENT_ID {
+        let client = r.client()?;
+        let clock = r.var_u32()?;
+        let json = r.string()?;
+        if json.len() > MAX_AWARENESS_STATE_BYTES {
             return Err(Error::Malformed(format!(
-                "awareness client id {client} is not a JavaScript-safe integer"
+                "awareness state of {} bytes is over the limit of {MAX_AWARENESS_STATE_BYTES}",
+                json.len()
             )));
         }
-        let clock: u32 = cursor
-            .read_var()
-            .map_err(|e| malformed("awareness clock", e))?;
-        let json = cursor
-            .read_string()
-            .map_err(|e| malformed("awareness state", e))?;
+        wire::check_json_nesting(json)?;
         if serde_json::from_str::<serde::de::IgnoredAny>(json).is_err() {
             return Err(Error::Malformed(format!(
                 "awareness state of client {client} is not JSON"
@@ -182,6 +144,7 @@ pub fn awareness<'a>(entries: impl IntoIterator<Item = &'a AwarenessEntry>) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yrs::updates::decoder::Decode;
     use yrs::{Doc, GetString, ReadTxn, Text, Transact};
 
     fn edit() -> Vec<u8> {

@@ -21,10 +21,11 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::error::{Error, Result};
 use crate::limits::{
     BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
-    MAX_DOC_BYTES, MAX_FRAME_BYTES,
+    MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES,
 };
 use crate::protocol::{self, AwarenessEntry, Incoming};
 use crate::store::{fresh_client_id, Storage, Store};
+use crate::wire;
 
 /// What the server remembers about one connection, kept with the socket so it survives
 /// hibernation: the awareness client ids it announced, with their latest clocks.
@@ -46,6 +47,11 @@ pub struct Conn {
     /// with 4001 (see [`Room::spend`]; the edge also closes idle ones on the alarm).
     #[serde(default)]
     pub expires_ms: Option<i64>,
+    /// Whether the client has answered our SyncStep1 (y-websocket always does, right after
+    /// connecting). Until then its live updates may build on offline work that the answer
+    /// brings, so one that depends on changes the document lacks is dropped, not refused.
+    #[serde(default)]
+    pub synced: bool,
 }
 
 /// What to do after a frame was handled.
@@ -57,6 +63,8 @@ pub struct Outcome {
     pub broadcast: Option<Vec<u8>>,
     /// The connection's [`Conn`] changed and should be saved with the socket.
     pub conn_changed: bool,
+    /// The document changed (and the change is stored).
+    pub edited: bool,
 }
 
 /// The frame that tells everyone `conn`'s awareness clients are gone (clock + 1, state
@@ -95,24 +103,42 @@ impl Budget {
         }
     }
 
-    /// Spends one message of `bytes` at `now_ms`.
-    ///
-    /// # Errors
-    /// [`Error::RateLimited`] when either bucket is empty.
-    pub fn spend(&mut self, bytes: usize, now_ms: i64) -> Result<()> {
+    fn refill(&mut self, now_ms: i64) {
         let secs = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
         self.at_ms = self.at_ms.max(now_ms);
         self.messages = (self.messages + secs * BUDGET_MESSAGES_PER_SEC).min(BUDGET_MESSAGE_BURST);
         self.bytes = (self.bytes + secs * BUDGET_BYTES_PER_SEC).min(BUDGET_BYTE_BURST);
+    }
+
+    /// Spends one message of `bytes` at `now_ms`. A message larger than what is left (a
+    /// SyncStep2 of offline work, up to the document cap) is allowed while the byte bucket is
+    /// not empty, and puts it in debt: the connection then waits for the refill.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] when the message bucket is empty or the byte bucket is not
+    /// positive.
+    pub fn spend(&mut self, bytes: usize, now_ms: i64) -> Result<()> {
+        self.refill(now_ms);
         if self.messages < 1.0 {
             return Err(Error::RateLimited("messages"));
         }
-        if self.bytes < bytes as f64 {
+        if self.bytes <= 0.0 {
             return Err(Error::RateLimited("bytes"));
         }
         self.messages -= 1.0;
         self.bytes -= bytes as f64;
         Ok(())
+    }
+
+    /// Whether bytes are left to send a reply (see [`Budget::charge`]).
+    fn can_reply(&self) -> bool {
+        self.bytes > 0.0
+    }
+
+    /// Charges `bytes` the server sent in reply: what a frame costs the server counts against
+    /// its sender, so a cheap request cannot buy unbounded replies.
+    fn charge(&mut self, bytes: usize) {
+        self.bytes -= bytes as f64;
     }
 }
 
@@ -190,26 +216,54 @@ impl<S: Storage> Room<S> {
     /// [`Error::FrameTooLarge`], [`Error::DocumentTooLarge`], [`Error::Malformed`]: close the
     /// sender; the document is unchanged. [`Error::Storage`]: drop the room.
     pub fn receive(&mut self, conn: &mut Conn, frame: &[u8]) -> Result<Outcome> {
-        if frame.len() > MAX_FRAME_BYTES {
+        // A SyncStep2 carries a client's offline work and may be as large as a document;
+        // everything else is one edit or one presence state.
+        let max = if frame.starts_with(&[protocol::MSG_SYNC as u8, 1]) {
+            MAX_SYNC_FRAME_BYTES
+        } else {
+            MAX_FRAME_BYTES
+        };
+        if frame.len() > max {
             return Err(Error::FrameTooLarge {
                 len: frame.len(),
-                max: MAX_FRAME_BYTES,
+                max,
             });
         }
         let mut out = Outcome::default();
         match protocol::decode(frame)? {
             Incoming::SyncStep1(sv) => {
+                // The reply can be the whole document for a 3-byte request: it is charged to
+                // the sender's budget, and refused once that is spent.
+                let budget = self.budgets.get_mut(&conn.key);
+                if budget.as_ref().is_some_and(|b| !b.can_reply()) {
+                    return Err(Error::RateLimited("reply bytes"));
+                }
                 let diff = self.read(|txn| txn.encode_state_as_update_v1(&sv))?;
-                out.reply.push(protocol::sync_step2(diff));
+                let reply = protocol::sync_step2(diff);
+                if let Some(budget) = self.budgets.get_mut(&conn.key) {
+                    budget.charge(reply.len());
+                }
+                out.reply.push(reply);
             }
             // A viewer's client answers our SyncStep1 like any other (stock providers do, with
             // an empty diff when it has no edits): ignored, never applied. An update message is
             // an edit: refused, and the connection closed (4003).
             Incoming::SyncStep2(_) if conn.read_only => {}
             Incoming::Update(_) if conn.read_only => return Err(Error::ReadOnly),
-            Incoming::SyncStep2(update) | Incoming::Update(update) => {
-                if self.apply(&update)? {
+            Incoming::SyncStep2(update) => {
+                if !conn.synced {
+                    conn.synced = true;
+                    out.conn_changed = true;
+                }
+                if self.apply(conn, &update)? {
                     out.broadcast = Some(protocol::update(update));
+                    out.edited = true;
+                }
+            }
+            Incoming::Update(update) => {
+                if self.apply(conn, &update)? {
+                    out.broadcast = Some(protocol::update(update));
+                    out.edited = true;
                 }
             }
             Incoming::Awareness(entries) => {
@@ -327,13 +381,27 @@ impl<S: Storage> Room<S> {
         Ok(f(&txn))
     }
 
-    /// Applies, appends and maybe compacts. Returns whether the update carried anything.
-    fn apply(&mut self, bytes: &[u8]) -> Result<bool> {
-        let update =
-            Update::decode_v1(bytes).map_err(|e| Error::Malformed(format!("update: {e}")))?;
-        if update.is_empty() {
+    /// Checks, applies, appends and maybe compacts. Returns whether the update changed the
+    /// document (one that adds nothing is neither stored nor relayed).
+    fn apply(&mut self, conn: &Conn, bytes: &[u8]) -> Result<bool> {
+        // Bounded before yrs sees it (lengths, counts, ids, value nesting): see `wire`.
+        let shape = wire::check_update(bytes)?;
+        if shape.is_empty() {
             return Ok(false);
         }
+        // Edits belong to their connection: structs under a client id another live
+        // connection holds (y-websocket uses one id for the document and its presence) would
+        // let one writer make another's later edits be skipped as duplicates.
+        if let Some(id) = shape
+            .clients()
+            .find(|id| self.claimed.contains(id) && conn.own != Some(*id))
+        {
+            return Err(Error::Malformed(format!(
+                "update writes as client {id}, which another connection holds"
+            )));
+        }
+        let update =
+            Update::decode_v1(bytes).map_err(|e| Error::Malformed(format!("update: {e}")))?;
         let incoming = bytes.len() as u64;
         if self.store.size_bound() + incoming > MAX_DOC_BYTES {
             // The bound may be loose; compaction measures the real size.
@@ -351,10 +419,20 @@ impl<S: Storage> Room<S> {
                 .doc
                 .try_transact_mut()
                 .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
-            follows(&update, &txn.state_vector())?;
+            match follows(&update, &txn.state_vector()) {
+                // A client that has not answered our SyncStep1 yet may send live edits that
+                // build on offline work its answer is about to bring: drop them, the answer
+                // carries them too.
+                Err(Gap::Missing) if !conn.synced => return Ok(false),
+                Err(gap) => return Err(gap.into()),
+                Ok(()) => {}
+            }
+            shape.check_nesting(&txn)?;
             txn.apply_update(update).map(|()| {
                 let store = txn.store();
-                store.pending_update().is_some() || store.pending_ds().is_some()
+                let pending = store.pending_update().is_some() || store.pending_ds().is_some();
+                let changed = !txn.insert_set().is_empty() || !txn.delete_set().is_empty();
+                (pending, changed)
             })
         };
         // Refused: yrs may have integrated part of the update before refusing it, so go back
@@ -367,8 +445,15 @@ impl<S: Storage> Room<S> {
         // would kill every document of the isolate. So it is refused like a malformed one.
         let refused = match applied {
             Err(e) => Some(format!("update refused: {e}")),
-            Ok(true) => Some("update depends on changes this document does not have".into()),
-            Ok(false) => None,
+            Ok((true, _)) => Some("update depends on changes this document does not have".into()),
+            Ok((false, changed)) => {
+                if !changed {
+                    // Nothing new (a reconnect's SyncStep2 repeating a delete set): the
+                    // document is as stored, so there is nothing to store or relay.
+                    return Ok(false);
+                }
+                None
+            }
         };
         if let Some(why) = refused {
             self.doc = self.store.reload(fresh_client_id())?;
@@ -382,23 +467,37 @@ impl<S: Storage> Room<S> {
     }
 }
 
+/// Why [`follows`] refused an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// A client's clocks are not one run.
+    Hole,
+    /// A client's run starts beyond what the document has of it.
+    Missing,
+}
+
+impl From<Gap> for Error {
+    fn from(gap: Gap) -> Self {
+        Error::Malformed(match gap {
+            Gap::Hole => "update has gaps in a client's clocks".into(),
+            Gap::Missing => "update depends on changes this document does not have".into(),
+        })
+    }
+}
+
 /// Refuses, before yrs sees it, an update whose structs leave a gap: per client, what it
 /// inserts must be one run of clocks that starts within what the document already has.
 /// Stock clients never send anything else (they send what they made, in order, and the
 /// server has everything they built on); gaps are how crafted updates reach yrs 0.28's
 /// "skip" handling, which can panic (`BlockStore::push` unwraps; found by `make fuzz`).
-fn follows(update: &Update, sv: &StateVector) -> Result<()> {
+fn follows(update: &Update, sv: &StateVector) -> Result<(), Gap> {
     for (client, ranges) in update.insertions(true).iter() {
         let mut runs = ranges.iter();
         let (Some(run), None) = (runs.next(), runs.next()) else {
-            return Err(Error::Malformed(
-                "update has gaps in a client's clocks".into(),
-            ));
+            return Err(Gap::Hole);
         };
         if run.start > sv.get(client) {
-            return Err(Error::Malformed(
-                "update depends on changes this document does not have".into(),
-            ));
+            return Err(Gap::Missing);
         }
     }
     Ok(())
@@ -544,10 +643,12 @@ mod tests {
         let empty = Doc::new()
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
+        let mut conn = Conn::default();
         let out = room
-            .receive(&mut Conn::default(), &protocol::sync_step2(empty))
+            .receive(&mut conn, &protocol::sync_step2(empty))
             .unwrap();
-        assert_eq!(out, Outcome::default());
+        assert_eq!((out.broadcast, out.edited), (None, false));
+        assert!(conn.synced, "the client answered our SyncStep1");
         assert_eq!(storage.writes(), 0);
     }
 

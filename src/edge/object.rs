@@ -772,7 +772,7 @@ impl DurableObject for DocumentObject {
                 if outcome.conn_changed {
                     save_conn(&ws, &conn);
                 }
-                let edited = outcome.broadcast.is_some() && !outcome.conn_changed;
+                let edited = outcome.edited;
                 if let Some(frame) = outcome.broadcast {
                     self.broadcast(Some(&ws), &frame);
                 }
