@@ -144,6 +144,22 @@ impl Error {
         }
     }
 
+    /// Whether a socket closed for this error would send the same again if it reconnected at
+    /// once (stock y-websocket does): over budget, too large, malformed or refused, a text
+    /// frame, a viewer's edit. Not an expired token (the client renews it) nor a server
+    /// failure (reconnecting is the remedy).
+    pub fn is_repeatable_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited(_)
+                | Error::FrameTooLarge { .. }
+                | Error::DocumentTooLarge { .. }
+                | Error::Malformed(_)
+                | Error::TextFrame
+                | Error::ReadOnly
+        )
+    }
+
     /// A close reason that fits the WebSocket limit (cut at a character boundary).
     pub fn close_reason(&self) -> String {
         let text = match self {

@@ -89,3 +89,13 @@ pub const MAX_AWARENESS_STATE_BYTES: usize = 4096;
 /// like any frame, which may go into debt for it (see `room::Budget::spend`), so offline work
 /// over [`MAX_FRAME_BYTES`] still arrives. Cloudflare accepts WebSocket messages up to 32 MiB.
 pub const MAX_SYNC_FRAME_BYTES: usize = MAX_DOC_BYTES as usize + (64 << 10);
+
+/// The penalty box (`throttle::Penalties`): after a socket is closed for something its client
+/// would repeat (over budget, too large, refused), that client's new sockets to the document
+/// are refused with 429 for this long, doubling with each strike up to the maximum. Stock
+/// y-websocket backs off (up to 2.5 s) after a refused upgrade, so a permanently refused client
+/// makes about one attempt per 2.5 s, each answered without loading the document.
+pub const PENALTY_BASE_MS: i64 = 1_000;
+pub const PENALTY_MAX_MS: i64 = 60_000;
+/// Strikes are forgotten after this long without one.
+pub const PENALTY_FORGIVE_MS: i64 = 600_000;

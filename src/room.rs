@@ -36,6 +36,9 @@ pub struct Conn {
     /// A random key naming this connection in the room's memory (its budget).
     #[serde(default)]
     pub key: u64,
+    /// Who connected (the token's user): the key of the penalty box.
+    #[serde(default)]
+    pub user: String,
     /// The awareness client id this connection speaks for: the first it announced, unless
     /// another connection already held it. Awareness for any other id is dropped.
     #[serde(default)]

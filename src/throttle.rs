@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use crate::limits::{MAX_THROTTLED_CLIENTS, PENALTY_BASE_MS, PENALTY_FORGIVE_MS, PENALTY_MAX_MS};
+
 /// A token bucket: `rate` per second, up to `burst`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Bucket {
@@ -79,6 +81,46 @@ impl Throttle {
     }
 }
 
+/// The penalty box: a client whose socket was closed for something it would do again (over
+/// budget, too large, refused) is refused new sockets for a while (429 with `Retry-After`),
+/// doubling with each strike up to [`PENALTY_MAX_MS`]. Stock y-websocket reconnects at once
+/// after every close that followed a successful open, so without this a refused client spins
+/// the server forever; a refused *upgrade* makes it back off instead.
+#[derive(Debug, Default)]
+pub struct Penalties {
+    /// Per client: strikes and when the current penalty ends (ms).
+    clients: HashMap<String, (u32, i64)>,
+}
+
+impl Penalties {
+    /// Records a strike against `key` at `now_ms`; returns how long it is refused (ms).
+    pub fn strike(&mut self, key: &str, now_ms: i64) -> i64 {
+        if !self.clients.contains_key(key) && self.clients.len() >= MAX_THROTTLED_CLIENTS {
+            self.clients.retain(|_, (_, until)| *until > now_ms);
+            if self.clients.len() >= MAX_THROTTLED_CLIENTS {
+                self.clients.clear();
+            }
+        }
+        let (strikes, until) = self.clients.entry(key.to_string()).or_insert((0, now_ms));
+        // A client that stayed out of trouble for the forgiveness window starts afresh.
+        if now_ms - *until > PENALTY_FORGIVE_MS {
+            *strikes = 0;
+        }
+        *strikes = strikes.saturating_add(1);
+        let ms = PENALTY_BASE_MS
+            .saturating_mul(1 << (*strikes - 1).min(16))
+            .min(PENALTY_MAX_MS);
+        *until = now_ms + ms;
+        ms
+    }
+
+    /// Whether `key` is refused at `now_ms`: the whole seconds until it may retry (≥ 1).
+    pub fn refused(&self, key: &str, now_ms: i64) -> Option<u64> {
+        let &(_, until) = self.clients.get(key)?;
+        (until > now_ms).then(|| ((until - now_ms + 999) / 1000) as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +155,36 @@ mod tests {
         assert_eq!(t.take("idle", -10_000), Ok(()));
         assert_eq!(t.take("new", 0), Ok(()));
         assert_eq!(t.take("busy", 0), Err(1));
+    }
+
+    #[test]
+    fn penalties_double_up_to_a_cap_and_are_forgiven() {
+        let mut p = Penalties::default();
+        assert_eq!(p.refused("a", 0), None);
+        assert_eq!(p.strike("a", 0), PENALTY_BASE_MS);
+        assert_eq!(
+            p.refused("a", 0),
+            Some((PENALTY_BASE_MS as u64).div_ceil(1000))
+        );
+        assert_eq!(p.refused("b", 0), None, "others are not affected");
+        assert_eq!(p.refused("a", PENALTY_BASE_MS), None);
+        assert_eq!(p.strike("a", PENALTY_BASE_MS), 2 * PENALTY_BASE_MS);
+        let mut at = 0;
+        for _ in 0..40 {
+            at += p.strike("a", at);
+        }
+        assert_eq!(p.strike("a", at), PENALTY_MAX_MS);
+        // Out of trouble for the forgiveness window: back to the base.
+        let later = at + PENALTY_MAX_MS + PENALTY_FORGIVE_MS + 1;
+        assert_eq!(p.strike("a", later), PENALTY_BASE_MS);
+    }
+
+    #[test]
+    fn penalties_stay_bounded() {
+        let mut p = Penalties::default();
+        for i in 0..(MAX_THROTTLED_CLIENTS + 10) {
+            p.strike(&format!("c{i}"), 0);
+        }
+        assert!(p.clients.len() <= MAX_THROTTLED_CLIENTS);
     }
 }

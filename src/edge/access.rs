@@ -169,14 +169,19 @@ pub struct Identity {
     pub role: Role,
     /// Token expiry in ms since the epoch; `None` for the admin key (no expiry).
     pub expires_ms: Option<i64>,
+    /// Set only when the worker forwards a `/sync/{doc}` upgrade that passed its checks
+    /// (origin, socket credentials): the object accepts a socket on nothing else.
+    #[serde(default)]
+    pub socket: bool,
 }
 
 impl Identity {
-    fn of(claims: &Claims) -> Self {
+    fn of(claims: &Claims, socket: bool) -> Self {
         Identity {
             user: claims.sub.clone(),
             role: claims.role,
             expires_ms: expiry_ms(claims.exp),
+            socket,
         }
     }
 
@@ -188,10 +193,17 @@ impl Identity {
     }
 }
 
-/// Sends `req` to the object of `doc`, carrying `who`'s identity.
-pub async fn forward(env: &Env, doc: &str, req: &Request, who: &Claims) -> Result<Response> {
+/// Sends `req` to the object of `doc`, carrying `who`'s identity (`socket`: a checked
+/// `/sync/{doc}` upgrade).
+pub async fn forward(
+    env: &Env,
+    doc: &str,
+    req: &Request,
+    who: &Claims,
+    socket: bool,
+) -> Result<Response> {
     let mut forwarded = req.clone_mut()?;
-    let identity = serde_json::to_vec(&Identity::of(who))?;
+    let identity = serde_json::to_vec(&Identity::of(who, socket))?;
     forwarded
         .headers_mut()?
         .set(IDENTITY_HEADER, &URL_SAFE_NO_PAD.encode(identity))?;

@@ -46,18 +46,34 @@ pub(crate) fn error_json(e: &folio_error::Error) -> Result<Response> {
     json_response(status, &body)
 }
 
+/// A random id of this wasm instance, made once: if a panic makes the runtime reinitialize
+/// the module (every document of the isolate loses its state), `/health` shows a new one.
+/// Tests compare it before and after hostile input.
+pub(crate) fn instance() -> String {
+    thread_local! {
+        static INSTANCE: String = format!("{:016x}", crate::store::fresh_client_id());
+    }
+    INSTANCE.with(|id| id.clone())
+}
+
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Whether `req` asks for a WebSocket.
+pub(crate) fn wants_upgrade(req: &Request) -> bool {
+    req.headers()
+        .get("Upgrade")
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 /// Refuses a socket request that is not a WebSocket upgrade (426) or comes from a foreign
 /// `Origin` (403), before its token is even looked at.
 fn sync_precheck(req: &Request, env: &Env) -> Result<Option<Response>> {
-    let upgrade = req.headers().get("Upgrade")?;
-    if req.method() != worker::Method::Get
-        || !upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-    {
+    if req.method() != worker::Method::Get || !wants_upgrade(req) {
         // No `Upgrade` header on the answer: the runtime strips it (hop-by-hop).
         return json_error(
             426,
@@ -103,6 +119,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         if let Some(refused) = sync_precheck(&req, &env)? {
             return Ok(refused);
         }
+    } else if wants_upgrade(&req) {
+        // Sockets are served on /sync/{doc} only, where origin and socket credentials are
+        // checked: a cookie or a preview link never opens one.
+        return json_error(
+            400,
+            "upgrade_not_allowed",
+            "WebSockets are served on /sync/{doc} only",
+        );
     }
     // Access control: the route's rule, before any handler or object runs.
     let access = route.access();
@@ -148,7 +172,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
             }),
         ),
-        (Route::Health, ..) => json_response(200, &json!({ "ok": true })),
+        (Route::Health, ..) => json_response(200, &json!({ "ok": true, "instance": instance() })),
         (Route::Posts, ..) => reader::list(&env, &req).await,
         (Route::Post { slug }, ..) => reader::post(&env, &req, slug).await,
         (Route::PostVersion { slug, version }, ..) => {
@@ -160,7 +184,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Route::SignOut, ..) => access::sign_out(),
         (Route::PreviewPage { doc }, Some(keys), _) => {
             match access::preview_claims(&req, &keys, doc) {
-                Ok(claims) => access::forward(&env, doc, &req, &claims).await,
+                Ok(claims) => access::forward(&env, doc, &req, &claims, false).await,
                 Err(e) => access::refuse(e),
             }
         }
@@ -173,9 +197,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Route::Docs, _, Some(who)) => authors::list(&env, &who.claims).await,
         (Route::CreateDoc, _, Some(_)) => authors::create(&env).await,
         (Route::Versions { doc }, _, Some(_)) => reader::doc_versions(&env, doc).await,
+        (Route::Sync { doc }, _, Some(who)) => {
+            access::forward(&env, doc, &req, &who.claims, true).await
+        }
         (
-            Route::Sync { doc }
-            | Route::DocState { doc }
+            Route::DocState { doc }
             | Route::Draft { doc }
             | Route::Publish { doc }
             | Route::Unpublish { doc }
@@ -185,7 +211,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             | Route::Restore { doc, .. },
             _,
             Some(who),
-        ) => access::forward(&env, doc, &req, &who.claims).await,
+        ) => access::forward(&env, doc, &req, &who.claims, false).await,
         // Unreachable by the rules above (every guarded route has a principal); refuse
         // rather than serve if a new route is added without one.
         _ => access::refuse(auth::AuthError::Missing),

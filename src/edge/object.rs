@@ -42,6 +42,8 @@ pub struct DocumentObject {
     /// When a trailing touch is due (the alarm runs it), so the last edits of a burst reach
     /// the registry even if the author stays connected.
     touch_due: std::cell::Cell<Option<i64>>,
+    /// Clients refused new sockets for a while after a refusal they would repeat.
+    penalties: RefCell<crate::throttle::Penalties>,
 }
 
 /// Backoff before a failed scheduled entry is tried again (ms).
@@ -142,6 +144,7 @@ impl DocumentObject {
         // A random key names this connection's budget in the room.
         let conn = Conn {
             key: crate::store::fresh_client_id(),
+            user: identity.user.clone(),
             read_only: !identity.role.can_edit(),
             expires_ms: identity.expires_ms,
             ..Conn::default()
@@ -172,6 +175,8 @@ impl DocumentObject {
                 headers.set("Folio-Snapshot-Generation", &generation.to_string())?;
                 headers.set("Folio-Snapshot-Bytes", &snapshot_bytes.to_string())?;
                 headers.set("Folio-Log-Entries", &log_len.to_string())?;
+                // The wasm instance serving this object (see `edge::instance`).
+                headers.set("Folio-Instance", &super::instance())?;
                 Ok(response)
             }
             Err(e) => super::error_json(&e),
@@ -700,6 +705,7 @@ impl DurableObject for DocumentObject {
             touched_at: std::cell::Cell::new(0),
             dirty: std::cell::Cell::new(false),
             touch_due: std::cell::Cell::new(None),
+            penalties: RefCell::new(Default::default()),
         }
     }
 
@@ -721,6 +727,21 @@ impl DurableObject for DocumentObject {
             return json_error(403, "forbidden", "no verified identity");
         };
         if upgrade {
+            // A socket only on the sync route, forwarded as such by the worker.
+            let sync = matches!(Route::parse("GET", &path), Ok(Route::Sync { .. }));
+            if !sync || !identity.socket {
+                return json_error(
+                    400,
+                    "upgrade_not_allowed",
+                    "WebSockets are served on /sync/{doc} only",
+                );
+            }
+            let refused = self.penalties.borrow().refused(&identity.user, now_ms());
+            if let Some(wait) = refused {
+                let response = super::error_json(&Error::RateLimited("refused frames"))?;
+                response.headers().set("Retry-After", &wait.to_string())?;
+                return Ok(response);
+            }
             let response = self.accept(&identity)?;
             if let Some(at) = identity.expires_ms {
                 self.alarm_by(at).await;
@@ -754,6 +775,8 @@ impl DurableObject for DocumentObject {
             WebSocketIncomingMessage::Binary(frame) => frame,
             WebSocketIncomingMessage::String(_) => {
                 let e = Error::TextFrame;
+                let user = conn_of(&ws).user;
+                self.penalties.borrow_mut().strike(&user, now_ms());
                 self.drop_socket(&ws, e.close_code(), &e.close_reason());
                 return Ok(());
             }
@@ -798,6 +821,11 @@ impl DurableObject for DocumentObject {
             }
             Err(e) => {
                 console_error!("closing a socket: {e}");
+                if e.is_repeatable_refusal() {
+                    // Its client would send the same again on reconnecting: make it wait.
+                    let ms = self.penalties.borrow_mut().strike(&conn.user, now_ms());
+                    console_log!("refusing new sockets of {:?} for {ms} ms", conn.user);
+                }
                 self.drop_socket(&ws, e.close_code(), &e.close_reason());
             }
         }
