@@ -55,6 +55,11 @@ pub struct Conn {
     /// brings, so one that depends on changes the document lacks is dropped, not refused.
     #[serde(default)]
     pub synced: bool,
+    /// The server closed this connection: frames the client had already sent are still
+    /// delivered afterwards (thousands, from a flood) and must be dropped unread, or each
+    /// would be handled, refused and closed again.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// What to do after a frame was handled.

@@ -122,6 +122,7 @@ impl DocumentObject {
     /// Closes `ws` with `code`/`reason`, telling the others its awareness states are gone.
     fn drop_socket(&self, ws: &WebSocket, code: u16, reason: &str) {
         let mut conn = conn_of(ws);
+        conn.closed = true;
         let gone = match self.room.borrow_mut().as_mut() {
             Some(room) => room.disconnect(&mut conn),
             None => farewell(&mut conn),
@@ -771,17 +772,19 @@ impl DurableObject for DocumentObject {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
+        let mut conn = conn_of(&ws);
+        if conn.closed {
+            return Ok(()); // sent before we closed it: dropped unread
+        }
         let frame = match message {
             WebSocketIncomingMessage::Binary(frame) => frame,
             WebSocketIncomingMessage::String(_) => {
                 let e = Error::TextFrame;
-                let user = conn_of(&ws).user;
-                self.penalties.borrow_mut().strike(&user, now_ms());
+                self.penalties.borrow_mut().strike(&conn.user, now_ms());
                 self.drop_socket(&ws, e.close_code(), &e.close_reason());
                 return Ok(());
             }
         };
-        let mut conn = conn_of(&ws);
         let now = now_ms();
         let received = self.with_room(|room| {
             room.spend(&conn, frame.len(), now)?;

@@ -81,7 +81,8 @@ test('malformed, truncated, oversize and text frames get their close codes; noth
       { name: 'frame over 1 MiB', data: updateFrame(edit('x'.repeat((1 << 20) + 10))), code: 1009 },
     ];
     for (const c of cases) {
-      const raw = await rawSocket(folio, 'hostile');
+      // Each refusal puts its user in the penalty box for a while: one user per case.
+      const raw = await rawSocket(folio, 'hostile', await folio.token({ user: `bad-${c.code}-${c.name}`, ttl_seconds: 3600 }));
       raw.ws.send(c.data);
       const { code, reason } = await Promise.race([
         raw.closed,
@@ -129,7 +130,9 @@ test('HTTP errors are precise JSON', async () => {
   const method = await expectError('/api/docs/x/state', 405, 'method_not_allowed', { method: 'POST' });
   assert.equal(method.headers.get('allow'), 'GET');
   const health = await fetch(`${folio.url}/health`);
-  assert.deepEqual(await health.json(), { ok: true });
+  const body = await health.json();
+  assert.equal(body.ok, true);
+  assert.match(body.instance, /^[0-9a-f]{16}$/, 'the wasm instance id');
 });
 
 test('a flooding client is cut off (4008) while a second client\'s edits keep flowing', async () => {
@@ -137,7 +140,7 @@ test('a flooding client is cut off (4008) while a second client\'s edits keep fl
   const b = connect(folio, 'flood');
   try {
     await Promise.all([synced(a.provider), synced(b.provider)]);
-    const flooder = await rawSocket(folio, 'flood');
+    const flooder = await rawSocket(folio, 'flood', await folio.token({ user: 'flooder', ttl_seconds: 3600 }));
     // Query-awareness is tiny and harmless: only its rate is abusive.
     for (let i = 0; i < 5000; i++) flooder.ws.send(Uint8Array.of(3));
     const { code, reason } = await Promise.race([
