@@ -7,6 +7,7 @@ import StarterKit from '@tiptap/starter-kit';
 import Image from '@tiptap/extension-image';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import { renderCaret, renderSelection, safeColor, safeName } from './carets';
 import { api, ApiError, Entry, Published, Version } from './api';
 import { h, when } from './dom';
 import type { User } from './identity';
@@ -107,9 +108,9 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
       .filter(([, s]) => s.user?.name)
       .sort(([a], [b]) => a - b);
     people.replaceChildren(...states.map(([client, s]) => h('li', {
-      style: `--user-color: ${/^#[0-9a-f]{6}$/i.test(s.user.color) ? s.user.color : '#888'}`,
+      style: `--user-color: ${safeColor(s.user.color)}`,
       title: client === ydoc.clientID ? 'you' : '',
-    }, `${s.user.name}${client === ydoc.clientID ? ' (you)' : ''}`)));
+    }, `${safeName(s.user.name)}${client === ydoc.clientID ? ' (you)' : ''}`)));
   };
   provider.awareness.on('change', renderPeople);
   renderPeople();
@@ -124,7 +125,7 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
       StarterKit.configure({ undoRedo: false, link: { openOnClick: false } }),
       Image,
       Collaboration.configure({ document: ydoc, field: 'body' }),
-      CollaborationCaret.configure({ provider, user }),
+      CollaborationCaret.configure({ provider, user, render: renderCaret, selectionRender: renderSelection }),
     ],
     editorProps: { attributes: { 'aria-label': 'Body', role: 'textbox', 'aria-multiline': 'true' } },
   });

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startFolio, waitFor } from '../e2e/folio.mjs';
+import { startFolio, waitFor, connect, disconnect, synced, Y } from '../e2e/folio.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let folio;
@@ -304,6 +304,49 @@ test('a viewer watches a writer live but cannot edit or publish', async () => {
   } finally {
     await writer.context.close();
     await viewer.context.close();
+  }
+});
+
+test('a hostile awareness name and colour never reach a style attribute or the DOM as HTML', async () => {
+  const id = await newDoc();
+  const ada = await author('Ada', '#e11d48');
+  const mallory = connect(folio, id, { params: { token: await folio.token({ user: 'mallory', role: 'writer' }) } });
+  try {
+    // The editor's own page carries a Content-Security-Policy: its own script only.
+    const page = await fetch(`${folio.url}/`);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    await openDoc(ada.page, id);
+    await ada.page.locator('.body .ProseMirror').click();
+    await ada.page.keyboard.type('Hello world');
+    await synced(mallory.provider);
+    await waitFor(() => mallory.doc.getXmlFragment('body').toString().includes('Hello world'), 10_000, 'Mallory synced');
+    const text = mallory.doc.getXmlFragment('body').get(0).get(0);
+    const at = (i) => Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, i));
+    mallory.provider.awareness.setLocalState({
+      user: { name: '<img src=x onerror="window.pwned=1">Mallory', color: 'red; background-image: url(/pwned)' },
+      cursor: { anchor: at(2), head: at(7) },
+    });
+    const label = ada.page.locator('.collaboration-carets__label', { hasText: 'Mallory' });
+    await label.waitFor({ timeout: 10_000 });
+    const seen = await ada.page.evaluate(() => ({
+      styles: [...document.querySelectorAll('[style]')].map((e) => e.getAttribute('style')),
+      imgs: document.querySelectorAll('.ProseMirror img, .collaboration-carets__label img').length,
+      pwned: window.pwned ?? null,
+      label: document.querySelector('.collaboration-carets__label')?.textContent,
+      color: getComputedStyle(document.querySelector('.collaboration-carets__label')).backgroundColor,
+      selection: document.querySelectorAll('.collaboration-carets__selection').length,
+    }));
+    assert.ok(seen.styles.every((s) => !/url\(|background-image|red/.test(s)), JSON.stringify(seen.styles));
+    assert.equal(seen.imgs, 0);
+    assert.equal(seen.pwned, null);
+    assert.equal(seen.label, '<img src=x onerror="window.pwned=1">Mallory');
+    assert.equal(seen.color, 'rgb(136, 136, 136)', 'the fallback grey');
+    assert.ok(seen.selection > 0, 'the selection is drawn, in the fallback colour');
+    // Names in the presence list are text too.
+    assert.match(await ada.page.locator('.people').innerText(), /<img src=x/);
+  } finally {
+    disconnect(mallory);
+    await ada.context.close();
   }
 });
 
