@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e browser bench deploy clean
+.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e browser bench stack deploy clean
 FUZZ_SECONDS ?= 60
 
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
@@ -40,14 +40,17 @@ check: tools
 	@$(ENV) cargo clippy --all-targets -q -- -D warnings
 	@$(ENV) cargo clippy --target wasm32-unknown-unknown -q -- -D warnings
 
+## Unit, integration and corpus tests, natively and on 32-bit i686 (`usize` as in wasm32).
 unit: tools
 	@$(ENV) cargo test -q
+	@echo "the same tests on i686 (32-bit usize, as in the wasm32 that ships):"
+	@$(ENV) cargo test -q --target i686-unknown-linux-gnu
 
 ## Fuzz every target for FUZZ_SECONDS each (default 60; prints executions and exec/s).
 fuzz: tools
 	@$(ENV) scripts/fuzz.sh $(FUZZ_SECONDS)
 
-## The short fuzz run of `make test`: 5 s per target, after the corpus replay in `unit`.
+## The short fuzz run of `make test`: 5 s per target on i686, after the corpus replay in `unit`.
 fuzz-smoke: tools
 	@$(ENV) scripts/fuzz.sh 5
 
@@ -65,6 +68,13 @@ browser: build
 bench: tools build
 	@scripts/dev-vars.sh
 	@$(ENV) node bench/latency.mjs
+
+## How deep yrs can nest values and types on the wasm stack that ships (wasm32-wasip1 under
+## Node's WASI, release profile): the measurement behind MAX_VALUE_NESTING / MAX_TYPE_NESTING.
+stack: tools
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	@$(ENV) cargo build -q --release --example stack_depth --target wasm32-wasip1
+	@$(ENV) node bench/stack.mjs target/wasm32-wasip1/release/examples/stack_depth.wasm
 
 ## Deploy to the Cloudflare account wrangler is logged in to (README "Deploying").
 deploy: tools build

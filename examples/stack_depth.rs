@@ -10,7 +10,7 @@
 //! `bench/stack.mjs` bisects the largest N that passes and prints bytes of stack per level.
 
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, Transact, WriteTxn, XmlElementPrelim, XmlFragment};
+use yrs::{Doc, ReadTxn, Transact, WriteTxn, XmlElementPrelim, XmlFragment};
 
 fn value(n: usize) {
     // One struct by client 5 at clock 0 in root map "m", key "k", holding one Any value.

@@ -32,6 +32,19 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+# A 32-bit target for the tests and fuzzing of what ships: production is wasm32, where `usize`
+# is 32 bits and declared lengths that cannot overflow on this 64-bit host can wrap. i686 runs
+# natively with Debian's multilib C runtime (libFuzzer is C++, hence g++-multilib).
+if ! rustup target list --installed | grep -qx i686-unknown-linux-gnu; then
+  log "adding rust target i686-unknown-linux-gnu"
+  rustup target add i686-unknown-linux-gnu
+fi
+if ! dpkg -s gcc-multilib g++-multilib >/dev/null 2>&1; then
+  log "installing gcc-multilib and g++-multilib from Debian (once per machine)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq gcc-multilib g++-multilib >/dev/null
+fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 

@@ -69,14 +69,18 @@ pub const MAX_THROTTLED_CLIENTS: usize = 10_000;
 /// Deepest nesting of `Any` values (arrays and objects, in map entries and array items) and
 /// of JSON strings (formatting attributes, embeds) accepted from the network. yrs decodes
 /// both recursively; real content nests a few levels (a ProseMirror attribute object).
-/// Measured in the worker's wasm (see `make stack`): yrs decoding needs about
-/// `STACK_PER_VALUE_LEVEL` bytes of stack a level, so 64 levels is far below the ~1 MB stack.
+/// Measured on the stack that ships (`make stack`: the release wasm, 1 MiB stack, under V8):
+/// yrs decodes and applies a value nested 5,457 levels deep and overflows at 5,458, about
+/// 190 bytes a level. 64 is 85 times below that, leaving the stack to everything that calls
+/// into yrs.
 pub const MAX_VALUE_NESTING: usize = 64;
 
 /// Deepest nesting of shared types (an element in an element ...). yrs deletes and
 /// garbage-collects nested types recursively, so an unbounded chain stored once would make
-/// every later delete of it overflow the stack. A TipTap document nests two levels per list
-/// level (list, item), so 128 is sixty list levels deep, and far below the stack.
+/// every later delete of it overflow the stack. Measured with `make stack`: building,
+/// extracting, deleting and encoding a chain survives 6,605 levels and overflows at 6,606
+/// (about 160 bytes a level). A TipTap document nests two levels per list level (list, item),
+/// so 128 is sixty list levels deep, and 51 times below the overflow.
 pub const MAX_TYPE_NESTING: usize = 128;
 
 /// Largest awareness state (JSON bytes) one client may announce. A TipTap caret state (user
