@@ -40,7 +40,9 @@ fn types(n: usize) {
         let body = txn.get_or_insert_xml_fragment("body");
         body.remove_range(&mut txn, 0, 1);
     }
-    let _ = doc.transact().encode_state_as_update_v1(&Default::default());
+    let _ = doc
+        .transact()
+        .encode_state_as_update_v1(&Default::default());
 }
 
 fn main() {

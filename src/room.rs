@@ -160,7 +160,10 @@ pub struct Room<S> {
     awareness: BTreeMap<u64, AwarenessEntry>,
     /// Awareness client ids held by a live connection (see [`Conn::own`]); rebuilt with
     /// [`Room::adopt`] when the room is loaded.
-    claimed: std::collections::BTreeSet<u64>,
+    /// Each held id maps to the user of the connection holding it: the same user may take
+    /// its id back from a stale connection of its own (a reconnect after a network drop,
+    /// before the server noticed the old socket is gone); nobody else may.
+    claimed: std::collections::HashMap<u64, String>,
     /// Each connection's budget, by [`Conn::key`]. Memory only: a flooding client keeps the
     /// object awake, and a fresh budget after a wake is harmless.
     budgets: std::collections::HashMap<u64, Budget>,
@@ -201,8 +204,13 @@ impl<S: Storage> Room<S> {
     /// Records the awareness id an existing connection holds (after a load or a wake).
     pub fn adopt(&mut self, conn: &Conn) {
         if let Some(own) = conn.own {
-            self.claimed.insert(own);
+            self.claimed.insert(own, conn.user.clone());
         }
+    }
+
+    /// Whether client id `id` is held by a connection of another user than `conn`'s.
+    fn held_by_another(&self, id: &u64, conn: &Conn) -> bool {
+        self.claimed.get(id).is_some_and(|user| *user != conn.user)
     }
 
     /// The frames a new connection receives: our SyncStep1, and the awareness states we know.
@@ -279,9 +287,9 @@ impl<S: Storage> Room<S> {
                 // unless another connection holds that id. Everything else is dropped.
                 if conn.own.is_none() {
                     let first = entries.first().map(|e| e.client);
-                    if let Some(id) = first.filter(|id| !self.claimed.contains(id)) {
+                    if let Some(id) = first.filter(|id| !self.held_by_another(id, conn)) {
                         conn.own = Some(id);
-                        self.claimed.insert(id);
+                        self.claimed.insert(id, conn.user.clone());
                         out.conn_changed = true;
                     }
                 }
@@ -328,7 +336,9 @@ impl<S: Storage> Room<S> {
             self.awareness.remove(client);
         }
         if let Some(own) = conn.own.take() {
-            self.claimed.remove(&own);
+            if self.claimed.get(&own) == Some(&conn.user) {
+                self.claimed.remove(&own);
+            }
         }
         self.budgets.remove(&conn.key);
         farewell(conn)
@@ -402,7 +412,7 @@ impl<S: Storage> Room<S> {
         // let one writer make another's later edits be skipped as duplicates.
         if let Some(id) = shape
             .clients()
-            .find(|id| self.claimed.contains(id) && conn.own != Some(*id))
+            .find(|id| conn.own != Some(*id) && self.held_by_another(id, conn))
         {
             return Err(Error::Malformed(format!(
                 "update writes as client {id}, which another connection holds"
@@ -523,6 +533,13 @@ mod tests {
         let mut txn = doc.transact_mut();
         text.insert(&mut txn, 0, s);
         txn.encode_update_v1()
+    }
+
+    fn user(name: &str) -> Conn {
+        Conn {
+            user: name.into(),
+            ..Conn::default()
+        }
     }
 
     fn text(room: &Room<MemoryStorage>) -> String {
@@ -705,7 +722,7 @@ mod tests {
     #[test]
     fn a_connection_speaks_only_for_its_own_client_id() {
         let (mut room, _) = open();
-        let (mut ada, mut eve) = (Conn::default(), Conn::default());
+        let (mut ada, mut eve) = (user("ada"), user("eve"));
         let ada_state = AwarenessEntry {
             client: 1,
             clock: 1,
@@ -761,7 +778,7 @@ mod tests {
         );
 
         // A newcomer cannot claim an id another connection holds, even as its first message.
-        let mut late = Conn::default();
+        let mut late = user("late");
         assert_eq!(
             room.receive(&mut late, &protocol::awareness([&spoof]))
                 .unwrap()
@@ -826,7 +843,7 @@ mod tests {
     #[test]
     fn claims_survive_a_reload_through_adopt() {
         let (mut room, storage) = open();
-        let mut ada = Conn::default();
+        let mut ada = user("ada");
         let a = AwarenessEntry {
             client: 1,
             clock: 1,
@@ -843,11 +860,53 @@ mod tests {
         };
         assert_eq!(
             woken
-                .receive(&mut Conn::default(), &protocol::awareness([&spoof]))
+                .receive(&mut user("mallory"), &protocol::awareness([&spoof]))
                 .unwrap()
                 .broadcast,
             None
         );
+    }
+
+    #[test]
+    fn edits_belong_to_their_connection_but_a_user_may_take_its_id_back() {
+        let (mut room, storage) = open();
+        let hello = |client| AwarenessEntry {
+            client,
+            clock: 1,
+            json: "{}".into(),
+        };
+        let mut ada = user("ada");
+        room.receive(&mut ada, &protocol::awareness([&hello(5)]))
+            .unwrap();
+        room.receive(&mut ada, &protocol::update(text_edit(5, "a")))
+            .unwrap();
+        // Eve writes as Ada's client id: refused, nothing stored.
+        let writes = storage.writes();
+        let forged = {
+            let doc = Doc::with_client_id(5);
+            let state = room.encode_state().unwrap();
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(&state).unwrap())
+                .unwrap();
+            let t = doc.get_or_insert_text("t");
+            let sv = doc.transact().state_vector();
+            t.insert(&mut doc.transact_mut(), 1, "EVIL");
+            let update = doc.transact().encode_state_as_update_v1(&sv);
+            update
+        };
+        let err = room
+            .receive(&mut user("eve"), &protocol::update(forged.clone()))
+            .unwrap_err();
+        assert!(err.to_string().contains("another connection"), "{err}");
+        assert_eq!(storage.writes(), writes);
+        // Ada reconnecting while her old socket lingers (a network drop) is Ada: she may.
+        let mut again = user("ada");
+        let out = room
+            .receive(&mut again, &protocol::awareness([&hello(5)]))
+            .unwrap();
+        assert!(out.broadcast.is_some());
+        room.receive(&mut again, &protocol::update(forged)).unwrap();
+        assert_eq!(text(&room), "aEVIL");
     }
 
     #[test]
