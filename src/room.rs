@@ -320,8 +320,16 @@ impl<S: Storage> Room<S> {
                 });
             }
             Incoming::QueryAwareness => {
+                // Every state for a 1-byte request: charged like a SyncStep1's answer.
+                if self.budgets.get(&conn.key).is_some_and(|b| !b.can_reply()) {
+                    return Err(Error::RateLimited("reply bytes"));
+                }
                 if !self.awareness.is_empty() {
-                    out.reply.push(protocol::awareness(self.awareness.values()));
+                    let reply = protocol::awareness(self.awareness.values());
+                    if let Some(budget) = self.budgets.get_mut(&conn.key) {
+                        budget.charge(reply.len());
+                    }
+                    out.reply.push(reply);
                 }
             }
             Incoming::Ignored(_) => {}
@@ -820,6 +828,37 @@ mod tests {
         b.spend(1 << 19, 500).unwrap();
         // A clock going backwards refills nothing and breaks nothing.
         assert!(b.spend(1 << 20, 100).is_err());
+    }
+
+    #[test]
+    fn replies_are_charged_to_the_sender() {
+        let (mut room, _) = open();
+        let chunk = "y".repeat(500_000);
+        room.receive(
+            &mut Conn::default(),
+            &protocol::update(text_edit(3, &chunk)),
+        )
+        .unwrap();
+        let mut viewer = Conn {
+            key: 7,
+            read_only: true,
+            ..Conn::default()
+        };
+        let ask = protocol::sync_step1(StateVector::default());
+        let mut sent = 0;
+        let refused = loop {
+            if let Err(e) = room.spend(&viewer, ask.len(), 0) {
+                break e;
+            }
+            match room.receive(&mut viewer, &ask) {
+                Ok(out) => sent += out.reply.iter().map(Vec::len).sum::<usize>(),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(refused.close_code(), 4008);
+        // The byte burst, plus at most the one reply that put the budget in debt.
+        assert!(sent >= BUDGET_BYTE_BURST as usize, "{sent}");
+        assert!(sent <= BUDGET_BYTE_BURST as usize + 600_000, "{sent}");
     }
 
     #[test]

@@ -216,6 +216,17 @@ fn every_hostile_frame_is_refused_and_changes_nothing() {
     }
 }
 
+/// A client `id` holding the document `state`.
+fn client_with(id: u64, state: &[u8]) -> Doc {
+    use yrs::updates::decoder::Decode;
+    let client = Doc::with_client_id(id);
+    client
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(state).unwrap())
+        .unwrap();
+    client
+}
+
 /// A chain of XML elements `depth` deep, made by a stock-like client.
 fn chain(client: u64, depth: usize) -> Vec<u8> {
     let doc = Doc::with_client_id(client);
@@ -247,14 +258,7 @@ fn shared_types_nest_at_most_the_cap_whether_in_one_update_or_built_up() {
 
     // Built up: a client that has the document adds one more level inside its deepest
     // element, in a later update: refused, because the parent is found in the document.
-    let client = Doc::with_client_id(9);
-    let state = room.encode_state().unwrap();
-    {
-        use yrs::updates::decoder::Decode;
-        let mut txn = client.transact_mut();
-        txn.apply_update(yrs::Update::decode_v1(&state).unwrap())
-            .unwrap();
-    }
+    let client = client_with(9, &room.encode_state().unwrap());
     let deeper = {
         let mut txn = client.transact_mut();
         let body = txn.get_or_insert_xml_fragment("body");
@@ -281,13 +285,7 @@ fn shared_types_nest_at_most_the_cap_whether_in_one_update_or_built_up() {
     assert_eq!(room.encode_state().unwrap(), before);
 
     // Deleting the deepest allowed chain works (yrs deletes nested types recursively).
-    let client = Doc::with_client_id(10);
-    {
-        use yrs::updates::decoder::Decode;
-        let mut txn = client.transact_mut();
-        txn.apply_update(yrs::Update::decode_v1(&before).unwrap())
-            .unwrap();
-    }
+    let client = client_with(10, &before);
     let delete = {
         let mut txn = client.transact_mut();
         let body = txn.get_or_insert_xml_fragment("body");
