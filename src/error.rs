@@ -29,6 +29,11 @@ pub enum Error {
     /// Applying the update would make the document larger than
     /// [`crate::limits::MAX_DOC_BYTES`].
     DocumentTooLarge { size: u64, max: u64 },
+    /// A client's SyncStep2 (its offline work) grows the document past the cap: close 4413.
+    /// Its client would send the same on every reconnect, so the refusal is final.
+    DocumentFull { size: u64, max: u64 },
+    /// A client's SyncStep2 (its offline work) was refused as malformed: close 4422, final.
+    OfflineWorkRefused(String),
     /// A text frame: y-protocols is binary only.
     TextFrame,
     /// A frame or update that does not decode, or that yrs refuses to apply.
@@ -76,6 +81,11 @@ impl fmt::Display for Error {
                     "document would grow to {size} bytes, over the limit of {max} bytes"
                 )
             }
+            Error::DocumentFull { size, max } => write!(
+                f,
+                "document full: your changes would grow it to {size} bytes, over {max}"
+            ),
+            Error::OfflineWorkRefused(why) => write!(f, "your changes were refused: {why}"),
             Error::TextFrame => {
                 f.write_str("text frames are not supported; send binary y-protocols messages")
             }
@@ -117,6 +127,11 @@ pub mod close {
     pub const TOKEN_EXPIRED: u16 = 4001;
     /// A read-only (viewer) connection sent an edit; nothing of it was applied.
     pub const READ_ONLY: u16 = 4003;
+    /// Final refusals (4400-4499 mirror HTTP 4xx; y-websocket does not reconnect after them):
+    /// the client's offline work would grow the document past its cap ...
+    pub const DOCUMENT_FULL: u16 = 4413;
+    /// ... or is malformed or refused by the CRDT.
+    pub const CHANGES_REFUSED: u16 = 4422;
 }
 
 impl From<crate::auth::AuthError> for Error {
@@ -130,6 +145,8 @@ impl Error {
     pub fn close_code(&self) -> u16 {
         match self {
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => close::MESSAGE_TOO_BIG,
+            Error::DocumentFull { .. } => close::DOCUMENT_FULL,
+            Error::OfflineWorkRefused(_) => close::CHANGES_REFUSED,
             Error::TextFrame => close::UNSUPPORTED_DATA,
             Error::RateLimited(_) => close::RATE_LIMITED,
             Error::Malformed(_) => close::INVALID_PAYLOAD,
@@ -154,7 +171,9 @@ impl Error {
             Error::RateLimited(_)
                 | Error::FrameTooLarge { .. }
                 | Error::DocumentTooLarge { .. }
+                | Error::DocumentFull { .. }
                 | Error::Malformed(_)
+                | Error::OfflineWorkRefused(_)
                 | Error::TextFrame
                 | Error::ReadOnly
         )
@@ -178,7 +197,10 @@ impl Error {
             Error::InvalidDocId => (400, "invalid_document_id"),
             Error::UnknownDocument => (404, "document_not_found"),
             Error::BadParameter { .. } => (400, "invalid_parameter"),
-            Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => (413, "too_large"),
+            Error::FrameTooLarge { .. }
+            | Error::DocumentTooLarge { .. }
+            | Error::DocumentFull { .. } => (413, "too_large"),
+            Error::OfflineWorkRefused(_) => (400, "malformed"),
             Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
             Error::RateLimited(_) => (429, "rate_limited"),
             Error::ReadOnly => (403, "read_only"),

@@ -271,7 +271,14 @@ impl<S: Storage> Room<S> {
                     conn.synced = true;
                     out.conn_changed = true;
                 }
-                if self.apply(conn, &update)? {
+                // A stock client sends the same offline work on every reconnect: a refusal of
+                // it is final (44xx: y-websocket stops reconnecting and reports why).
+                let applied = self.apply(conn, &update).map_err(|e| match e {
+                    Error::Malformed(why) => Error::OfflineWorkRefused(why),
+                    Error::DocumentTooLarge { size, max } => Error::DocumentFull { size, max },
+                    other => other,
+                })?;
+                if applied {
                     out.broadcast = Some(protocol::update(update));
                     out.edited = true;
                 }
@@ -828,6 +835,24 @@ mod tests {
         b.spend(1 << 19, 500).unwrap();
         // A clock going backwards refills nothing and breaks nothing.
         assert!(b.spend(1 << 20, 100).is_err());
+    }
+
+    #[test]
+    fn a_refused_sync_step2_is_final_because_it_would_come_again() {
+        let (mut room, storage) = open();
+        let mut refused = protocol::sync_step2(text_edit(5, "x"));
+        let last = refused.len() - 1;
+        refused[last] = 7; // a delete set that does not parse
+        let err = room.receive(&mut Conn::default(), &refused).unwrap_err();
+        assert_eq!(err.close_code(), 4422, "{err}");
+        assert!(err.is_repeatable_refusal());
+        // The same bytes as a live update are an ordinary 1007.
+        let mut live = protocol::update(text_edit(5, "x"));
+        let last = live.len() - 1;
+        live[last] = 7;
+        let err = room.receive(&mut Conn::default(), &live).unwrap_err();
+        assert_eq!(err.close_code(), 1007, "{err}");
+        assert_eq!(storage.writes(), 0);
     }
 
     #[test]

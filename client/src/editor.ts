@@ -96,6 +96,13 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
     status.dataset.state = state;
   };
   provider.on('status', ({ status: s }: { status: string }) => showStatus(s));
+  // A final refusal (close 4400-4499: the document is full, or this browser's changes cannot be
+  // accepted): y-websocket stops reconnecting; say why instead of spinning.
+  provider.on('closed', ({ reason }: { code: number, reason: string }) => {
+    status.textContent = 'stopped';
+    status.dataset.state = 'stopped';
+    fail(new Error(`The server refused this editor's changes: ${reason}`));
+  });
   const onNet = () => showStatus(provider.wsconnected ? 'connected' : 'disconnected');
   window.addEventListener('online', onNet);
   window.addEventListener('offline', onNet);

@@ -278,17 +278,19 @@ test('20,000 quick edits and 1.5 MB of offline work converge', async () => {
 });
 
 test('a permanently refused stock client cannot spin the server', async () => {
-  // Its offline work holds a chain of types past the cap: every SyncStep2 is refused.
+  // Its offline work holds a chain of types past the cap: every SyncStep2 would be refused, so
+  // the refusal is final (4422) and y-websocket stops; a client that ignores that and keeps
+  // reconnecting meets the penalty box (below).
   const id = 'wire-refused';
   const doc = chainDoc(300);
   const provider = new (await import('y-websocket')).WebsocketProvider(folio.wsUrl, id, doc, {
     WebSocketPolyfill: WebSocket, disableBc: true, params: { token: await token('writer') },
   });
-  let attempts = 0;
   let closes = 0;
-  provider.on('status', ({ status }) => { if (status === 'connecting') attempts++; });
+  let final = null;
   provider.on('connection-close', () => { closes++; });
-  const seconds = 30;
+  provider.on('closed', (event) => { final = event; });
+  const seconds = 15;
   const started = Date.now();
   let healthy = 0;
   while (Date.now() - started < seconds * 1000) {
@@ -298,8 +300,38 @@ test('a permanently refused stock client cannot spin the server', async () => {
   }
   provider.destroy();
   doc.destroy();
-  const perMinute = Math.round(closes * 60 / seconds);
-  console.log(`# a permanently refused client: ${closes} connection attempts in ${seconds} s (~${perMinute}/min); /health answered ${healthy} times`);
-  assert.ok(closes <= 30, `${closes} attempts in ${seconds} s`);
+  console.log(`# a permanently refused stock client: ${closes} connection(s) in ${seconds} s, closed with ${final?.code} "${final?.reason}"; /health answered ${healthy} times`);
+  assert.equal(final?.code, 4422);
+  assert.equal(closes, 1);
   await assertNoReset('refused client');
+});
+
+test('a client that reconnects after every refusal is held off by the penalty box', async () => {
+  // Not stock: it ignores the final code and reconnects as fast as it is let in, each time
+  // sending a frame that is refused. Count its attempts and refusals in 20 s.
+  const id = 'wire-spinner';
+  const tok = await token('writer');
+  const bad = updateFrame(oneStruct(8, 'meta', 'k', deepValue(1000)));
+  const seconds = 20;
+  const started = Date.now();
+  let attempts = 0;
+  let opened = 0;
+  let refused429 = 0;
+  while (Date.now() - started < seconds * 1000) {
+    attempts++;
+    const status = await new Promise((resolve) => {
+      const ws = new WebSocket(`${folio.wsUrl}/${id}?token=${encodeURIComponent(tok)}`);
+      ws.on('open', () => { opened++; ws.send(bad); });
+      ws.on('close', () => resolve(101));
+      ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode); });
+      ws.on('error', () => { });
+    });
+    if (status === 429) refused429++;
+    await sleep(50);
+  }
+  console.log(`# a spinning client: ${attempts} attempts in ${seconds} s, ${opened} let in, ${refused429} refused with 429`);
+  // Let in at 0, 1, 3, 7 and 15 s (penalties of 1, 2, 4, 8 s): a handful, however fast it tries.
+  assert.ok(opened <= 6, `${opened} sockets opened`);
+  assert.equal((await fetch(`${folio.url}/health`)).status, 200);
+  await assertNoReset('spinning client');
 });
