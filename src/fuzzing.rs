@@ -194,31 +194,26 @@ pub fn check_html(html: &str) {
     }
 }
 
-/// Arbitrary bytes as a Yjs update into an empty document, then extracted and rendered.
+/// Arbitrary bytes as a Yjs update into a document through a [`Room`] (the checks production
+/// runs before yrs sees an update), then extracted and rendered.
 pub fn render(data: &[u8]) {
-    if crate::wire::check_update(data).is_err() {
-        return;
-    }
-    let Ok(update) = yrs::Update::decode_v1(data) else {
+    let Ok(mut room) = Room::open(MemoryStorage::new()) else {
         return;
     };
-    let doc = yrs::Doc::new();
     // Roots must exist with their types before content is read as them.
-    doc.get_or_insert_xml_fragment("body");
-    doc.get_or_insert_text("title");
-    doc.get_or_insert_map("meta");
+    room.doc().get_or_insert_xml_fragment("body");
+    room.doc().get_or_insert_text("title");
+    room.doc().get_or_insert_map("meta");
+    if room
+        .receive(&mut Conn::default(), &protocol::update(data.to_vec()))
+        .is_err()
     {
-        let Ok(mut txn) = doc.try_transact_mut() else {
-            return;
-        };
-        if txn.apply_update(update).is_err() {
-            return;
-        }
-    }
-    if doc.transact().state_vector() == StateVector::default() {
         return;
     }
-    if let Ok(content) = crate::content::extract(&doc) {
+    if room.doc().transact().state_vector() == StateVector::default() {
+        return;
+    }
+    if let Ok(content) = crate::content::extract(room.doc()) {
         check_html(&crate::render::html(&content));
         let _ = crate::render::prosemirror_json(&content);
         let _ = crate::render::plain_text(&content);
