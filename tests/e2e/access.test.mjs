@@ -9,7 +9,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import WebSocket from 'ws';
 import {
-  startFolio, connect, disconnect, synced, waitFor, documentState, rawSocket, Y,
+  startFolio, connect, disconnect, synced, waitFor, documentState, rawSocket, upgrade, Y,
 } from './folio.mjs';
 
 let folio;
@@ -26,20 +26,6 @@ function edit(text, field = 't') {
 }
 const as = (token) => (init = {}) => ({ ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${token}` } });
 const bytes = async (res) => Buffer.from(await res.arrayBuffer());
-
-/** Tries a WebSocket upgrade: `{opened}` or `{status, body}` of the refusal. */
-function upgrade(url, headers = {}) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('open', () => { ws.close(); resolve({ opened: true }); });
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ opened: false, status: res.statusCode, body: JSON.parse(body) }));
-    });
-    ws.on('error', () => { });
-  });
-}
 
 /** Tokens of every role on DOC, others on another document, and broken ones. */
 async function tokens() {

@@ -210,4 +210,22 @@ export async function rawSocket(folio, docId, token = folio.socketToken) {
   return { ws, frames, closed };
 }
 
+/** Tries a WebSocket upgrade of `url`: `{opened: true}`, or `{opened: false, status, body}` of the refusal (JSON when it is). */
+export function upgrade(url, headers = {}) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => { ws.close(); resolve({ opened: true, status: 101 }); });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        let parsed = body;
+        try { parsed = JSON.parse(body); } catch { /* a page, not an API error */ }
+        resolve({ opened: false, status: res.statusCode, body: parsed });
+      });
+    });
+    ws.on('error', () => { });
+  });
+}
+
 export { Y };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
-import { startFolio, connect, disconnect, synced, waitFor, documentState, serverDoc, rawSocket, Y } from './folio.mjs';
+import { startFolio, connect, disconnect, synced, waitFor, documentState, serverDoc, rawSocket, upgrade, Y } from './folio.mjs';
 
 let folio;
 let instance;
@@ -144,15 +144,8 @@ test('a chain of nested types past the cap is refused; one at the cap is stored,
   await assertNoReset('nested types');
 });
 
-/** Opens a WebSocket with `headers` on `path` and resolves with the HTTP status it got. */
-function upgradeStatus(path, headers = {}) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`${folio.url.replace('http', 'ws')}${path}`, { headers });
-    ws.on('open', () => { ws.close(); resolve(101); });
-    ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode); res.resume(); });
-    ws.on('error', () => { });
-  });
-}
+/** The HTTP status an upgrade of `path` gets (101 when it opens). */
+const upgradeStatus = async (path, headers = {}) => (await upgrade(`${folio.url.replace('http', 'ws')}${path}`, headers)).status;
 
 test('an upgrade is refused on every route but /sync, with a session cookie or a preview link', async () => {
   const id = 'wire-upgrade';
