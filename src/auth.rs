@@ -438,6 +438,26 @@ pub fn issue(issuer: &Claims, req: TokenRequest, now: u64) -> Result<Claims, Aut
     Ok(claims)
 }
 
+/// The claims of a session signed in with `base` (the admin key's, or an invitation's) at
+/// `now`: [`SESSION_TTL_SECS`] long, but never beyond `base`'s own expiry, so a session minted
+/// from an invitation (or an invitation minted by a session) never extends access.
+pub fn session_claims(base: Claims, now: u64) -> Claims {
+    Claims {
+        exp: now.saturating_add(SESSION_TTL_SECS).min(base.exp),
+        purpose: Purpose::Session,
+        ..base
+    }
+}
+
+/// The key under which a used invitation is recorded: the SHA-256 of its token, in hex.
+pub fn invitation_key(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The value of cookie `name` in a `Cookie` header.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
@@ -644,5 +664,42 @@ mod tests {
         );
         assert_eq!(cookie("a=1", SESSION_COOKIE), None);
         assert_eq!(cookie("", SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn a_session_never_outlives_the_credential_it_came_from() {
+        let invite = Claims {
+            sub: "guest".into(),
+            role: Role::Editor,
+            doc: "*".into(),
+            exp: 1_000 + 60,
+            purpose: Purpose::Invite,
+        };
+        let session = session_claims(invite.clone(), 1_000);
+        assert_eq!((session.exp, session.purpose), (1_060, Purpose::Session));
+        assert_eq!(
+            (session.sub.as_str(), session.role),
+            ("guest", Role::Editor)
+        );
+        // A session can mint an invitation, but only until the session ends ...
+        let request = TokenRequest {
+            purpose: Some(Purpose::Invite),
+            ..TokenRequest::default()
+        };
+        let minted = issue(&session, request, 1_010).unwrap();
+        assert_eq!(minted.exp, 1_060);
+        // ... so signing in with it cannot extend access.
+        assert_eq!(session_claims(minted, 1_020).exp, 1_060);
+        // The admin key's session is the full length.
+        assert_eq!(session_claims(Keys::admin(), 0).exp, SESSION_TTL_SECS);
+    }
+
+    #[test]
+    fn invitations_are_recorded_by_a_hash_of_the_token() {
+        let a = invitation_key("v1.a.b");
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, invitation_key("v1.a.b"));
+        assert_ne!(a, invitation_key("v1.a.c"));
     }
 }

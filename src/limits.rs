@@ -103,3 +103,11 @@ pub const PENALTY_BASE_MS: i64 = 1_000;
 pub const PENALTY_MAX_MS: i64 = 60_000;
 /// Strikes are forgotten after this long without one.
 pub const PENALTY_FORGIVE_MS: i64 = 600_000;
+
+/// Largest request body the API reads (token, preview and schedule requests are a few hundred
+/// bytes of JSON). Checked against `Content-Length` before anything is read, and while reading
+/// a body without one: 413 `body_too_large`.
+pub const MAX_BODY_BYTES: usize = 64 << 10;
+
+/// Largest sign-in body (`{"key"}` or `{"invite"}`): the one body anyone may send unsigned.
+pub const MAX_SIGN_IN_BODY_BYTES: usize = 4 << 10;

@@ -21,13 +21,13 @@ use crate::auth::{
 };
 use crate::error::Error;
 use crate::limits::{
-    AUTHOR_REQUESTS_PER_SEC, AUTHOR_REQUEST_BURST, MAX_THROTTLED_CLIENTS, SIGN_IN_BURST,
-    SIGN_IN_PER_SEC,
+    AUTHOR_REQUESTS_PER_SEC, AUTHOR_REQUEST_BURST, MAX_BODY_BYTES, MAX_SIGN_IN_BODY_BYTES,
+    MAX_THROTTLED_CLIENTS, SIGN_IN_BURST, SIGN_IN_PER_SEC,
 };
 use crate::publish::iso8601;
 use crate::throttle::Throttle;
 
-use super::{error_json, json_error, json_response};
+use super::{error_json, json_body as body, json_error, json_response};
 
 /// The header carrying the verified identity from the worker to a document's object.
 pub const IDENTITY_HEADER: &str = "Folio-Identity";
@@ -213,21 +213,6 @@ pub async fn forward(
         .await
 }
 
-/// A JSON body of type `T`; an empty body is `T::default()`.
-async fn body<T: for<'de> Deserialize<'de> + Default>(
-    req: &mut Request,
-) -> std::result::Result<T, Result<Response>> {
-    let text = req
-        .text()
-        .await
-        .map_err(|_| json_error(400, "invalid_json", "the body could not be read"))?;
-    if text.trim().is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_str(&text)
-        .map_err(|e| json_error(400, "invalid_json", &format!("invalid JSON body: {e}")))
-}
-
 fn claims_json(c: &Claims) -> serde_json::Value {
     json!({
         "user": c.sub,
@@ -239,7 +224,7 @@ fn claims_json(c: &Claims) -> serde_json::Value {
 
 /// `POST /api/tokens`: a token derived from the caller's own rights ([`auth::issue`]).
 pub async fn tokens(mut req: Request, keys: &Keys, who: &Claims) -> Result<Response> {
-    let request: TokenRequest = match body(&mut req).await {
+    let request: TokenRequest = match body(&mut req, MAX_BODY_BYTES).await {
         Ok(r) => r,
         Err(response) => return response,
     };
@@ -277,11 +262,11 @@ fn session_cookie(value: &str, max_age: u64) -> String {
 
 /// `POST /api/session` with `{"key"}` (the admin key) or `{"invite"}` (an invitation token):
 /// a session cookie. Limited per client address.
-pub async fn sign_in(mut req: Request, keys: &Keys) -> Result<Response> {
+pub async fn sign_in(mut req: Request, keys: &Keys, env: &Env) -> Result<Response> {
     if let Err(wait) = SIGN_INS.with(|t| t.borrow_mut().take(&address(&req), now_ms())) {
         return too_many(wait);
     }
-    let form: SignIn = match body(&mut req).await {
+    let form: SignIn = match body(&mut req, MAX_SIGN_IN_BODY_BYTES).await {
         Ok(f) => f,
         Err(response) => return response,
     };
@@ -294,7 +279,12 @@ pub async fn sign_in(mut req: Request, keys: &Keys) -> Result<Response> {
             Keys::admin()
         }
         (None, Some(invite)) => match keys.verify(&invite, Purpose::Invite, now) {
-            Ok(c) => c,
+            Ok(c) => {
+                if let Some(refused) = use_invitation(env, &invite, &c).await? {
+                    return Ok(refused);
+                }
+                c
+            }
             Err(e) => return refuse(e),
         },
         _ => {
@@ -305,21 +295,49 @@ pub async fn sign_in(mut req: Request, keys: &Keys) -> Result<Response> {
             )
         }
     };
-    let claims = Claims {
-        exp: now + SESSION_TTL_SECS,
-        purpose: Purpose::Session,
-        ..base
-    };
+    // Never longer than the credential it came from (an invitation's own expiry).
+    let claims = auth::session_claims(base, now);
     let token = match keys.sign(&claims) {
         Ok(t) => t,
         Err(e) => return refuse(e),
     };
     let response = json_response(200, &claims_json(&claims))?;
+    let max_age = claims.exp.saturating_sub(now).min(SESSION_TTL_SECS);
     response
         .headers()
-        .set("Set-Cookie", &session_cookie(&token, SESSION_TTL_SECS))?;
+        .set("Set-Cookie", &session_cookie(&token, max_age))?;
     response.headers().set("Cache-Control", "no-store")?;
     Ok(response)
+}
+
+/// Records that `invite` was used (D1 `used_invitations`, keyed by the token's hash, so it
+/// survives restarts and every isolate sees it): `Some(401 invitation_used)` if it already was.
+async fn use_invitation(env: &Env, invite: &str, claims: &Claims) -> Result<Option<Response>> {
+    let db = match super::d1::db(env) {
+        Ok(db) => db,
+        Err(e) => return unavailable(&e).map(Some),
+    };
+    let binds = [
+        auth::invitation_key(invite).into(),
+        (now_ms() as f64).into(),
+        (expiry_ms(claims.exp).unwrap_or(i64::MAX) as f64).into(),
+    ];
+    let sql = "INSERT INTO used_invitations (token_hash, used_at, expires_at) VALUES (?1, ?2, ?3)";
+    match super::d1::run(&db, sql, &binds).await {
+        Ok(()) => Ok(None),
+        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => json_error(
+            401,
+            "invitation_used",
+            "this invitation was already used; ask for a new one",
+        )
+        .map(Some),
+        Err(e) => unavailable(&e).map(Some),
+    }
+}
+
+fn unavailable(detail: &str) -> Result<Response> {
+    worker::console_error!("sign-in: D1: {detail}");
+    json_error(503, "unavailable", "sign-in is unavailable; try again")
 }
 
 /// `DELETE /api/session`: clears the cookie.
@@ -345,7 +363,7 @@ pub async fn preview_link(
     who: &Claims,
     doc: &str,
 ) -> Result<Response> {
-    let form: PreviewRequest = match body(&mut req).await {
+    let form: PreviewRequest = match body(&mut req, MAX_BODY_BYTES).await {
         Ok(f) => f,
         Err(response) => return response,
     };

@@ -36,6 +36,56 @@ pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Result<Respo
     )
 }
 
+/// A request body of at most `cap` bytes: 413 `body_too_large` when its `Content-Length`
+/// says more, before anything is read, or as soon as a body without one (chunked) passes it.
+pub(crate) async fn read_body(
+    req: &mut Request,
+    cap: usize,
+) -> std::result::Result<Vec<u8>, Result<Response>> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        json_error(
+            413,
+            "body_too_large",
+            &format!("the request body is over the limit of {cap} bytes"),
+        )
+    };
+    let declared = req.headers().get("Content-Length").ok().flatten();
+    if let Some(len) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
+        if len > cap as u64 {
+            return Err(too_large());
+        }
+    }
+    let mut body = Vec::new();
+    // No body at all is an empty one.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(body);
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|_| json_error(400, "invalid_json", "the body could not be read"))?;
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A JSON body of type `T` of at most `cap` bytes (see [`read_body`]); an empty body is
+/// `T::default()`.
+pub(crate) async fn json_body<T: for<'de> serde::Deserialize<'de> + Default>(
+    req: &mut Request,
+    cap: usize,
+) -> std::result::Result<T, Result<Response>> {
+    let bytes = read_body(req, cap).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| json_error(400, "invalid_json", &format!("invalid JSON body: {e}")))
+}
+
 /// The JSON error for a core error; a bad parameter is named.
 pub(crate) fn error_json(e: &folio_error::Error) -> Result<Response> {
     let (status, code) = e.http_status();
@@ -180,7 +230,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Route::Page { slug }, ..) => reader::page(&env, slug).await,
         (Route::Preflight, ..) => reader::preflight(),
-        (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys).await,
+        (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys, &env).await,
         (Route::SignOut, ..) => access::sign_out(),
         (Route::PreviewPage { doc }, Some(keys), _) => {
             match access::preview_claims(&req, &keys, doc) {

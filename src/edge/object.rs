@@ -14,6 +14,7 @@ use worker::{
 };
 
 use crate::error::{close, Error};
+use crate::limits::MAX_BODY_BYTES;
 use crate::publish::{
     iso8601, next_alarm, render_for_publish, schedule_request, slug_for, Action, Post,
     ScheduleRequest,
@@ -563,16 +564,14 @@ impl DocumentObject {
     }
 
     async fn schedule_add(&self, id: &str, mut req: Request) -> Result<Response> {
-        let body: ScheduleRequest = match req.json().await {
-            Ok(body) => body,
-            Err(e) => {
-                return json_error(
-                    400,
-                    "invalid_json",
-                    &format!("expected {{\"action\", \"at\"}}: {e}"),
-                )
-            }
-        };
+        let body: ScheduleRequest =
+            match super::json_body::<Option<ScheduleRequest>>(&mut req, MAX_BODY_BYTES).await {
+                Ok(Some(body)) => body,
+                Ok(None) => {
+                    return json_error(400, "invalid_json", "expected {\"action\", \"at\"}")
+                }
+                Err(response) => return response,
+            };
         let now = now_ms();
         let (action, at) = match schedule_request(&body, now) {
             Ok(ok) => ok,

@@ -288,6 +288,49 @@ test('tokens: issued within the issuer\'s rights; an invitation signs in to a se
   assert.match(out.headers.get('set-cookie'), /^folio_session=; .*Max-Age=0$/);
 });
 
+test('an invitation is single-use, and its session ends when the invitation does', async () => {
+  const invite = await folio.token({ user: 'once', role: 'writer', use: 'invite', ttl_seconds: 120 });
+  const signIn = () => fetch(`${folio.url}/api/session`, { method: 'POST', body: JSON.stringify({ invite }) });
+  const first = await signIn();
+  assert.equal(first.status, 200, await first.clone().text());
+  const session = await first.json();
+  // The session lasts as long as the invitation had left (2 min), not 12 h.
+  const left = Date.parse(session.expires_at) - Date.now();
+  assert.ok(left > 100_000 && left <= 120_000, `${left} ms left`);
+  const maxAge = Number(/Max-Age=(\d+)/.exec(first.headers.get('set-cookie'))[1]);
+  assert.ok(maxAge > 100 && maxAge <= 120, `Max-Age=${maxAge}`);
+  // Used once: refused the second time, also after a restart of the worker.
+  const second = await signIn();
+  assert.equal(second.status, 401);
+  assert.equal((await second.json()).error.code, 'invitation_used');
+  await folio.restart();
+  const third = await signIn();
+  assert.equal(third.status, 401);
+  assert.equal((await third.json()).error.code, 'invitation_used');
+});
+
+test('request bodies have a size cap, checked before they are read', async () => {
+  // Sign-in (anonymous): 4 KiB, declared too large.
+  const big = JSON.stringify({ key: 'x'.repeat(10_000) });
+  const declared = await fetch(`${folio.url}/api/session`, { method: 'POST', body: big });
+  assert.equal(declared.status, 413);
+  assert.equal((await declared.json()).error.code, 'body_too_large');
+  // The same without a Content-Length (chunked): cut off while reading.
+  const chunks = new ReadableStream({
+    start(c) { for (let i = 0; i < 20; i++) c.enqueue(new TextEncoder().encode('x'.repeat(1000))); c.close(); },
+  });
+  const chunked = await fetch(`${folio.url}/api/session`, { method: 'POST', body: chunks, duplex: 'half' });
+  assert.equal(chunked.status, 413);
+  // Author endpoints: 64 KiB.
+  const t = await tokens();
+  const tokenReq = await fetch(`${folio.url}/api/tokens`, as(t.editor)({ method: 'POST', body: ' '.repeat(70_000) }));
+  assert.equal(tokenReq.status, 413);
+  const schedule = await fetch(`${folio.url}/api/docs/${DOC}/schedule`, as(t.editor)({ method: 'POST', body: ' '.repeat(70_000) }));
+  assert.equal(schedule.status, 413);
+  // Small bodies still work.
+  assert.equal((await fetch(`${folio.url}/api/tokens`, as(t.editor)({ method: 'POST', body: '{}' }))).status, 201);
+});
+
 test('preview links: the live draft for whoever holds the link, until it expires', async () => {
   const t = await tokens();
   const res = await fetch(`${folio.url}/api/docs/${DOC}/preview`, as(t.writer)({ method: 'POST' }));
