@@ -367,9 +367,7 @@ impl<S: Storage> Room<S> {
     pub fn restore(&mut self, post: &crate::publish::Post) -> Result<Vec<u8>> {
         let update = crate::restore::restore(&self.doc, post)?;
         self.store.append(&update)?;
-        if self.store.wants_compaction() {
-            self.store.compact(&self.doc)?;
-        }
+        self.store.maybe_compact(&self.doc)?;
         Ok(protocol::update(update))
     }
 
@@ -493,9 +491,7 @@ impl<S: Storage> Room<S> {
             return Err(Error::Malformed(why));
         }
         self.store.append(bytes)?;
-        if self.store.wants_compaction() {
-            self.store.compact(&self.doc)?;
-        }
+        self.store.maybe_compact(&self.doc)?;
         Ok(true)
     }
 }

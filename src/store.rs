@@ -77,6 +77,11 @@ pub struct Store<S> {
     log_count: u64,
     log_bytes: u64,
     poisoned: bool,
+    /// After a compaction failed its self-check, the log count it waits for before trying
+    /// again (so a persistent failure costs one re-encoding per [`COMPACT_MIN_UPDATES`]
+    /// updates, not one per update), and why it failed (for operators).
+    retry_compaction_at: u64,
+    compaction_error: Option<String>,
 }
 
 impl<S: Storage> Store<S> {
@@ -93,6 +98,8 @@ impl<S: Storage> Store<S> {
             log_count: 0,
             log_bytes: 0,
             poisoned: false,
+            retry_compaction_at: 0,
+            compaction_error: None,
         };
         let doc = store.load(client_id)?;
         Ok((store, doc))
@@ -212,9 +219,36 @@ impl<S: Storage> Store<S> {
 
     /// Whether the log has grown enough to fold it into a new snapshot.
     pub fn wants_compaction(&self) -> bool {
-        self.log_bytes >= COMPACT_MAX_LOG_BYTES
-            || (self.log_count >= COMPACT_MIN_UPDATES
-                && self.log_bytes * COMPACT_LOG_SHARE >= self.head.bytes)
+        self.log_count >= self.retry_compaction_at
+            && (self.log_bytes >= COMPACT_MAX_LOG_BYTES
+                || (self.log_count >= COMPACT_MIN_UPDATES
+                    && self.log_bytes * COMPACT_LOG_SHARE >= self.head.bytes))
+    }
+
+    /// Compacts if [`Store::wants_compaction`]. A compaction whose new snapshot fails its
+    /// self-check changes nothing (the head was not switched; the update that triggered it is
+    /// already in the log), so it is not an error of the edit: it is recorded
+    /// ([`Store::compaction_error`]) and tried again later.
+    ///
+    /// # Errors
+    /// [`Error::Storage`]: drop the store and load again.
+    pub fn maybe_compact(&mut self, doc: &Doc) -> Result<()> {
+        if !self.wants_compaction() {
+            return Ok(());
+        }
+        match self.compact(doc) {
+            Err(Error::Corrupt(why)) if !self.poisoned => {
+                self.retry_compaction_at = self.log_count + COMPACT_MIN_UPDATES;
+                self.compaction_error = Some(why);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Why the last compaction failed its self-check, if it did (cleared by a success).
+    pub fn compaction_error(&self) -> Option<&str> {
+        self.compaction_error.as_deref()
     }
 
     /// Whether nothing was ever stored for this document.
@@ -257,13 +291,47 @@ impl<S: Storage> Store<S> {
         for (index, chunk) in encoded.chunks(MAX_CHUNK_BYTES).enumerate() {
             self.guard(|s| s.put_chunk(next.generation, index as u32, chunk))?;
         }
+        // Before the commit point, the new generation must load (every chunk there, checksum
+        // right, decodes) and hold what memory holds: otherwise the old one stays current and
+        // this generation is left for the next compaction to remove.
+        self.check_generation(&next, doc)?;
         self.guard(|s| s.put_head(&next))?; // the commit point
+        self.compaction_error = None;
+        self.retry_compaction_at = 0;
         self.head = next;
         self.log_count = 0;
         self.log_bytes = 0;
         let (generation, through) = (self.head.generation, self.head.log_through);
         self.guard(|s| s.delete_chunks_except(generation))?;
         self.guard(|s| s.delete_log_through(through))?;
+        Ok(())
+    }
+
+    /// Reads generation `head` back from storage and checks it loads into the same state
+    /// vector as `doc`.
+    fn check_generation(&mut self, head: &Head, doc: &Doc) -> Result<()> {
+        let stored = match self.read_snapshot(head) {
+            Ok(bytes) => bytes,
+            Err(e @ Error::Storage(_)) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let update = Update::decode_v1(&stored)
+            .map_err(|e| Error::Corrupt(format!("new snapshot does not decode: {e}")))?;
+        let loaded = Doc::new();
+        loaded
+            .try_transact_mut()
+            .map_err(|e| Error::Internal(format!("document busy: {e}")))?
+            .apply_update(update)
+            .map_err(|e| Error::Corrupt(format!("new snapshot does not apply: {e}")))?;
+        let sv = |d: &Doc| d.try_transact().map(|t| t.state_vector()).ok();
+        if sv(&loaded) != sv(doc) {
+            return Err(Error::Corrupt(
+                "new snapshot does not hold what memory holds".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -412,6 +480,48 @@ mod tests {
             steps_seen >= 8,
             "compaction has at least 4 writes, each tried twice"
         );
+    }
+
+    #[test]
+    fn a_compaction_checks_its_snapshot_before_the_switch_and_defers_on_failure() {
+        let storage = MemoryStorage::new();
+        let (mut store, doc) = Store::open(storage.clone(), 1).unwrap();
+        edit(&doc, &mut store, 20).unwrap();
+        store.compact(&doc).unwrap();
+        edit(&doc, &mut store, 7).unwrap();
+        let expected = text_of(&doc);
+        // The new snapshot's chunk is silently damaged on write (the 2nd write: the first
+        // clears leftovers): the check catches it before the head moves.
+        storage.fail_write(1, Fault::Garbled);
+        let err = store.compact(&doc).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt(m) if m.contains("checksum")),
+            "{err}"
+        );
+        assert_eq!(store.head().generation, 1, "the head did not move");
+        let (_, loaded) = Store::open(storage.clone(), 2).unwrap();
+        assert_eq!(text_of(&loaded), expected);
+
+        // Through `maybe_compact` (what the room calls after each edit), a failed check is
+        // not an error of the edit: it is recorded and retried after more updates.
+        let (mut store, doc) = Store::open(storage.clone(), 3).unwrap();
+        while !store.wants_compaction() {
+            edit(&doc, &mut store, 50).unwrap();
+        }
+        storage.fail_write(1, Fault::Garbled);
+        store.maybe_compact(&doc).unwrap();
+        assert!(store.compaction_error().is_some());
+        assert!(!store.wants_compaction(), "deferred");
+        assert_eq!(store.head().generation, 1);
+        edit(&doc, &mut store, COMPACT_MIN_UPDATES as usize).unwrap();
+        assert!(store.wants_compaction());
+        store.maybe_compact(&doc).unwrap();
+        assert_eq!(
+            (store.head().generation, store.compaction_error()),
+            (2, None)
+        );
+        let (_, loaded) = Store::open(storage, 4).unwrap();
+        assert_eq!(text_of(&loaded), text_of(&doc));
     }
 
     #[test]

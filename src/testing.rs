@@ -19,6 +19,10 @@ pub enum Fault {
     NotWritten,
     /// The write is performed, and an error is returned anyway.
     Written,
+    /// A snapshot chunk is written with one byte damaged, and reported as done: silent
+    /// corruption, for checks that must read back what they wrote. (Any other write with this
+    /// fault is not performed and fails, as [`Fault::NotWritten`].)
+    Garbled,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -89,6 +93,17 @@ impl MemoryStorage {
         MemoryStorage(Rc::new(RefCell::new(self.0.borrow().clone())))
     }
 
+    /// Whether the next write is to be garbled ([`Fault::Garbled`]); consumes the fault.
+    fn take_garble(&self) -> bool {
+        let mut s = self.0.borrow_mut();
+        let this = s.writes;
+        if s.fail_write == Some((this, Fault::Garbled)) {
+            s.fail_write = None;
+            return true;
+        }
+        false
+    }
+
     fn write(&self, op: impl FnOnce(&mut State)) -> Result<(), StorageError> {
         let mut s = self.0.borrow_mut();
         let this = s.writes;
@@ -138,9 +153,15 @@ impl Storage for MemoryStorage {
     }
 
     fn put_chunk(&mut self, generation: u64, index: u32, bytes: &[u8]) -> Result<(), StorageError> {
+        let mut stored = bytes.to_vec();
+        if self.take_garble() {
+            if let Some(b) = stored.last_mut() {
+                *b ^= 0x55;
+            }
+        }
         self.write(|s| {
             s.bytes_written += bytes.len() as u64;
-            s.chunks.insert((generation, index), bytes.to_vec());
+            s.chunks.insert((generation, index), stored);
         })
     }
 

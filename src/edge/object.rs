@@ -165,10 +165,11 @@ impl DocumentObject {
             }
             let head = room.store().head();
             let stats = (head.generation, head.bytes, room.store().log_len());
-            Ok((room.encode_state()?, stats))
+            let failed = room.store().compaction_error().map(str::to_string);
+            Ok((room.encode_state()?, stats, failed))
         });
         match result {
-            Ok((bytes, (generation, snapshot_bytes, log_len))) => {
+            Ok((bytes, (generation, snapshot_bytes, log_len), failed)) => {
                 let response = Response::from_bytes(bytes)?;
                 let headers = response.headers();
                 headers.set("Content-Type", "application/octet-stream")?;
@@ -177,6 +178,10 @@ impl DocumentObject {
                 headers.set("Folio-Snapshot-Generation", &generation.to_string())?;
                 headers.set("Folio-Snapshot-Bytes", &snapshot_bytes.to_string())?;
                 headers.set("Folio-Log-Entries", &log_len.to_string())?;
+                if let Some(why) = failed {
+                    // The last compaction failed its self-check (nothing was lost; retried).
+                    headers.set("Folio-Compaction-Error", &why)?;
+                }
                 // The wasm instance serving this object (see `edge::instance`).
                 headers.set("Folio-Instance", &super::instance())?;
                 Ok(response)
