@@ -36,8 +36,12 @@ pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Result<Respo
     )
 }
 
+/// How much of a refused body is drained (read and dropped) to keep the connection usable.
+const MAX_DRAIN_BYTES: usize = 1 << 20;
+
 /// A request body of at most `cap` bytes: 413 `body_too_large` when its `Content-Length`
-/// says more, before anything is read, or as soon as a body without one (chunked) passes it.
+/// says more, or as soon as a body without one (chunked) passes it. Nothing past the cap is
+/// ever kept.
 pub(crate) async fn read_body(
     req: &mut Request,
     cap: usize,
@@ -51,23 +55,36 @@ pub(crate) async fn read_body(
         )
     };
     let declared = req.headers().get("Content-Length").ok().flatten();
-    if let Some(len) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
-        if len > cap as u64 {
-            return Err(too_large());
-        }
-    }
-    let mut body = Vec::new();
+    let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
+    let over = declared.is_some_and(|len| len > cap as u64);
     // No body at all is an empty one.
     let Ok(mut stream) = req.stream() else {
-        return Ok(body);
+        return Ok(Vec::new());
     };
+    let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|_| json_error(400, "invalid_json", "the body could not be read"))?;
-        if body.len() + chunk.len() > cap {
-            return Err(too_large());
+        let Ok(chunk) = chunk else {
+            return Err(json_error(
+                400,
+                "invalid_json",
+                "the body could not be read",
+            ));
+        };
+        seen = seen.saturating_add(chunk.len());
+        if over || seen > cap {
+            // Refused. The rest is drained unkept (never buffered, never parsed), up to a
+            // bound, so that the connection stays usable for the client's next request; a
+            // larger body is simply cut off.
+            if seen > MAX_DRAIN_BYTES || declared.is_some_and(|len| len > MAX_DRAIN_BYTES as u64) {
+                return Err(too_large());
+            }
+            continue;
         }
         body.extend_from_slice(&chunk);
+    }
+    if over || seen > cap {
+        return Err(too_large());
     }
     Ok(body)
 }
