@@ -143,8 +143,7 @@ impl Budget {
         self.bytes > 0.0
     }
 
-    /// Charges `bytes` the server sent in reply: what a frame costs the server counts against
-    /// its sender, so a cheap request cannot buy unbounded replies.
+    /// Charges `bytes` the server sent in reply (see [`Room::charged_reply`]).
     fn charge(&mut self, bytes: usize) {
         self.bytes -= bytes as f64;
     }
@@ -248,18 +247,12 @@ impl<S: Storage> Room<S> {
         let mut out = Outcome::default();
         match protocol::decode(frame)? {
             Incoming::SyncStep1(sv) => {
-                // The reply can be the whole document for a 3-byte request: it is charged to
-                // the sender's budget, and refused once that is spent.
-                let budget = self.budgets.get_mut(&conn.key);
-                if budget.as_ref().is_some_and(|b| !b.can_reply()) {
-                    return Err(Error::RateLimited("reply bytes"));
-                }
-                let diff = self.read(|txn| txn.encode_state_as_update_v1(&sv))?;
-                let reply = protocol::sync_step2(diff);
-                if let Some(budget) = self.budgets.get_mut(&conn.key) {
-                    budget.charge(reply.len());
-                }
-                out.reply.push(reply);
+                // The reply can be the whole document for a 3-byte request.
+                let reply = self.charged_reply(conn, |room| {
+                    let diff = room.read(|txn| txn.encode_state_as_update_v1(&sv))?;
+                    Ok(Some(protocol::sync_step2(diff)))
+                })?;
+                out.reply.extend(reply);
             }
             // A viewer's client answers our SyncStep1 like any other (stock providers do, with
             // an empty diff when it has no edits): ignored, never applied. An update message is
@@ -327,21 +320,37 @@ impl<S: Storage> Room<S> {
                 });
             }
             Incoming::QueryAwareness => {
-                // Every state for a 1-byte request: charged like a SyncStep1's answer.
-                if self.budgets.get(&conn.key).is_some_and(|b| !b.can_reply()) {
-                    return Err(Error::RateLimited("reply bytes"));
-                }
-                if !self.awareness.is_empty() {
-                    let reply = protocol::awareness(self.awareness.values());
-                    if let Some(budget) = self.budgets.get_mut(&conn.key) {
-                        budget.charge(reply.len());
-                    }
-                    out.reply.push(reply);
-                }
+                // Every state for a 1-byte request.
+                let reply = self.charged_reply(conn, |room| {
+                    Ok((!room.awareness.is_empty())
+                        .then(|| protocol::awareness(room.awareness.values())))
+                })?;
+                out.reply.extend(reply);
             }
             Incoming::Ignored(_) => {}
         }
         Ok(out)
+    }
+
+    /// A reply made by `make`, charged to `conn`'s budget: what a frame costs the server
+    /// counts against its sender, so a cheap request cannot buy unbounded replies.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] when the budget is already spent (nothing is made), or what
+    /// `make` fails with.
+    fn charged_reply(
+        &mut self,
+        conn: &Conn,
+        make: impl FnOnce(&Self) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Option<Vec<u8>>> {
+        if self.budgets.get(&conn.key).is_some_and(|b| !b.can_reply()) {
+            return Err(Error::RateLimited("reply bytes"));
+        }
+        let reply = make(self)?;
+        if let (Some(budget), Some(reply)) = (self.budgets.get_mut(&conn.key), &reply) {
+            budget.charge(reply.len());
+        }
+        Ok(reply)
     }
 
     /// Forgets `conn`'s awareness clients and returns the frame that tells everyone else

@@ -69,6 +69,17 @@ pub fn fresh_client_id() -> u64 {
     }
 }
 
+/// Applies one stored update (`what` names it in errors) to a fresh document, in its own
+/// transaction, as it was applied live.
+fn apply_stored(doc: &Doc, what: &str, bytes: &[u8]) -> Result<()> {
+    let update = Update::decode_v1(bytes)
+        .map_err(|e| Error::Corrupt(format!("{what} does not decode: {e}")))?;
+    doc.try_transact_mut()
+        .map_err(|e| Error::Internal(format!("fresh document busy: {e}")))?
+        .apply_update(update)
+        .map_err(|e| Error::Corrupt(format!("{what} does not apply: {e}")))
+}
+
 /// A document's persistence state over a [`Storage`].
 pub struct Store<S> {
     storage: S,
@@ -133,13 +144,7 @@ impl<S: Storage> Store<S> {
         // can refuse an update that applied live (found by `make fuzz`).
         let updates = snapshot.iter().map(|s| (0, s.as_slice()));
         for (seq, bytes) in updates.chain(log.iter().map(|(s, b)| (*s, b.as_slice()))) {
-            let update = Update::decode_v1(bytes)
-                .map_err(|e| Error::Corrupt(format!("update {seq} does not decode: {e}")))?;
-            let mut txn = doc
-                .try_transact_mut()
-                .map_err(|e| Error::Internal(format!("fresh document busy: {e}")))?;
-            txn.apply_update(update)
-                .map_err(|e| Error::Corrupt(format!("update {seq} does not apply: {e}")))?;
+            apply_stored(&doc, &format!("update {seq}"), bytes)?;
         }
 
         self.next_seq = log
@@ -318,14 +323,8 @@ impl<S: Storage> Store<S> {
             }
             Err(e) => return Err(e),
         };
-        let update = Update::decode_v1(&stored)
-            .map_err(|e| Error::Corrupt(format!("new snapshot does not decode: {e}")))?;
         let loaded = Doc::new();
-        loaded
-            .try_transact_mut()
-            .map_err(|e| Error::Internal(format!("document busy: {e}")))?
-            .apply_update(update)
-            .map_err(|e| Error::Corrupt(format!("new snapshot does not apply: {e}")))?;
+        apply_stored(&loaded, "new snapshot", &stored)?;
         let sv = |d: &Doc| d.try_transact().map(|t| t.state_vector()).ok();
         if sv(&loaded) != sv(doc) {
             return Err(Error::Corrupt(

@@ -57,10 +57,15 @@ pub(crate) async fn read_body(
     let declared = req.headers().get("Content-Length").ok().flatten();
     let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     let over = declared.is_some_and(|len| len > cap as u64);
+    if declared.is_some_and(|len| len > MAX_DRAIN_BYTES as u64) {
+        return Err(too_large()); // not even drained
+    }
     // No body at all is an empty one.
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
     };
+    // Past the cap nothing is kept (never buffered, never parsed), but the rest is drained,
+    // up to a bound, so that the connection stays usable for the client's next request.
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
@@ -72,16 +77,12 @@ pub(crate) async fn read_body(
             ));
         };
         seen = seen.saturating_add(chunk.len());
-        if over || seen > cap {
-            // Refused. The rest is drained unkept (never buffered, never parsed), up to a
-            // bound, so that the connection stays usable for the client's next request; a
-            // larger body is simply cut off.
-            if seen > MAX_DRAIN_BYTES || declared.is_some_and(|len| len > MAX_DRAIN_BYTES as u64) {
-                return Err(too_large());
-            }
-            continue;
+        if seen > MAX_DRAIN_BYTES {
+            return Err(too_large()); // cut off
         }
-        body.extend_from_slice(&chunk);
+        if !over && seen <= cap {
+            body.extend_from_slice(&chunk);
+        }
     }
     if over || seen > cap {
         return Err(too_large());

@@ -136,6 +136,17 @@ impl DocumentObject {
         let _ = ws.close(Some(code), Some(reason));
     }
 
+    /// Closes `ws` for what it sent (`e`). If its client would send the same again on
+    /// reconnecting, its user's new sockets are refused for a while (the penalty box).
+    fn refuse(&self, ws: &WebSocket, conn: &Conn, e: &Error) {
+        console_error!("closing a socket: {e}");
+        if e.is_repeatable_refusal() {
+            let ms = self.penalties.borrow_mut().strike(&conn.user, now_ms());
+            console_log!("refusing new sockets of {:?} for {ms} ms", conn.user);
+        }
+        self.drop_socket(ws, e.close_code(), &e.close_reason());
+    }
+
     fn accept(&self, identity: &Identity) -> Result<Response> {
         let greeting = match self.with_room(|room| room.greeting()) {
             Ok(frames) => frames,
@@ -783,9 +794,7 @@ impl DurableObject for DocumentObject {
         let frame = match message {
             WebSocketIncomingMessage::Binary(frame) => frame,
             WebSocketIncomingMessage::String(_) => {
-                let e = Error::TextFrame;
-                self.penalties.borrow_mut().strike(&conn.user, now_ms());
-                self.drop_socket(&ws, e.close_code(), &e.close_reason());
+                self.refuse(&ws, &conn, &Error::TextFrame);
                 return Ok(());
             }
         };
@@ -826,15 +835,7 @@ impl DurableObject for DocumentObject {
                     self.drop_socket(&socket, e.close_code(), &e.close_reason());
                 }
             }
-            Err(e) => {
-                console_error!("closing a socket: {e}");
-                if e.is_repeatable_refusal() {
-                    // Its client would send the same again on reconnecting: make it wait.
-                    let ms = self.penalties.borrow_mut().strike(&conn.user, now_ms());
-                    console_log!("refusing new sockets of {:?} for {ms} ms", conn.user);
-                }
-                self.drop_socket(&ws, e.close_code(), &e.close_reason());
-            }
+            Err(e) => self.refuse(&ws, &conn, &e),
         }
         Ok(())
     }
