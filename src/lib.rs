@@ -34,8 +34,9 @@
 pub mod auth;
 pub mod content;
 pub mod docid;
-// Fuzz targets (fuzz/ and tests/fuzz_corpus.rs); not part of the worker.
 pub mod error;
+pub mod intent;
+// Fuzz targets (fuzz/ and tests/fuzz_corpus.rs); not part of the worker.
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -111,3 +111,16 @@ pub const MAX_BODY_BYTES: usize = 64 << 10;
 
 /// Largest sign-in body (`{"key"}` or `{"invite"}`): the one body anyone may send unsigned.
 pub const MAX_SIGN_IN_BODY_BYTES: usize = 4 << 10;
+
+/// A publish or unpublish that failed for a reason that may pass (D1 unavailable) is retried
+/// by the document's alarm after this long, doubling per attempt up to the cap (ms).
+pub const PUBLISH_RETRY_BASE_MS: i64 = 2_000;
+pub const PUBLISH_RETRY_MAX_MS: i64 = 300_000;
+
+/// A published body is stored in D1 in parts of at most this many bytes (D1 limits a row to
+/// 2 MB; local SQLite builds to 1 MB), so that no post within the document cap is too large.
+pub const POST_PART_BYTES: usize = 512 << 10;
+
+/// A post whose JSON is larger than this is not copied into KV (a value holds at most 25 MiB):
+/// KV holds a pointer and readers get the body from D1.
+pub const MAX_KV_POST_BYTES: usize = 20 << 20;

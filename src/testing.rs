@@ -189,3 +189,205 @@ impl Storage for MemoryStorage {
         self.write(|s| s.log.retain(|&k, _| k > seq))
     }
 }
+
+/// A fake of what publish intents write to ([`crate::intent::World`]): D1's versions and
+/// posts, and the alarm, with faults on the next writes.
+pub mod publishing {
+    use std::collections::{BTreeMap, VecDeque};
+
+    use crate::intent::{Intent, Journal, Local, Stored, World};
+    use crate::publish::{Action, Post};
+
+    /// How the next D1 write fails.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum D1Fault {
+        /// Not written; this error is returned.
+        NotWritten(String),
+        /// Written (committed), and this error is returned anyway.
+        Written(String),
+    }
+
+    /// D1 as the intents see it.
+    #[derive(Debug, Default, Clone)]
+    pub struct FakeD1 {
+        /// (doc, version) → content hash; a version is immutable (insert-or-ignore).
+        pub versions: BTreeMap<(String, u64), String>,
+        /// doc → (version, slug, published).
+        pub posts: BTreeMap<String, (u64, String, bool)>,
+        /// Faults for the next writes, in order.
+        pub faults: VecDeque<D1Fault>,
+        /// What happened, in order: "arm", "write", "unpublish".
+        pub events: Vec<String>,
+        /// When the alarm fires (ms), if armed.
+        pub alarm: Option<i64>,
+        /// Every read fails while set.
+        pub down: bool,
+    }
+
+    impl FakeD1 {
+        fn fault(&mut self) -> Option<D1Fault> {
+            self.faults.pop_front()
+        }
+    }
+
+    impl World for FakeD1 {
+        async fn stored(&mut self, doc_id: &str, slug: &str) -> Result<Stored, String> {
+            if self.down {
+                return Err("D1_ERROR: Network connection lost.".into());
+            }
+            let owner = self
+                .posts
+                .iter()
+                .find(|(_, (_, s, _))| s == slug)
+                .map(|(doc, _)| doc.clone());
+            let max = self
+                .versions
+                .keys()
+                .filter(|(d, _)| d == doc_id)
+                .map(|(_, v)| *v)
+                .max()
+                .unwrap_or(0);
+            Ok(Stored {
+                slug_owner: owner,
+                max_version: max,
+            })
+        }
+
+        async fn write_post(&mut self, post: &Post) -> Result<Option<String>, String> {
+            self.events.push("write".into());
+            let fault = self.fault();
+            if let Some(D1Fault::NotWritten(e)) = fault {
+                return Err(e);
+            }
+            if let Some((other, _)) = self
+                .posts
+                .iter()
+                .find(|(d, (_, s, _))| *d != &post.doc_id && *s == post.content.slug)
+            {
+                let _ = other;
+                return Err("UNIQUE constraint failed: posts.slug: SQLITE_CONSTRAINT".into());
+            }
+            let key = (post.doc_id.clone(), post.version);
+            let hash = self
+                .versions
+                .entry(key)
+                .or_insert_with(|| post.content.content_hash.clone())
+                .clone();
+            // posts moves forward only, and only to a version holding this content.
+            if hash == post.content.content_hash {
+                let forward = self
+                    .posts
+                    .get(&post.doc_id)
+                    .is_none_or(|(v, _, _)| *v <= post.version);
+                if forward {
+                    self.posts.insert(
+                        post.doc_id.clone(),
+                        (post.version, post.content.slug.clone(), true),
+                    );
+                }
+            }
+            match fault {
+                Some(D1Fault::Written(e)) => Err(e),
+                _ => Ok(Some(hash)),
+            }
+        }
+
+        async fn write_unpublish(&mut self, doc_id: &str) -> Result<(), String> {
+            self.events.push("unpublish".into());
+            let fault = self.fault();
+            if let Some(D1Fault::NotWritten(e)) = fault {
+                return Err(e);
+            }
+            if let Some(row) = self.posts.get_mut(doc_id) {
+                row.2 = false;
+            }
+            match fault {
+                Some(D1Fault::Written(e)) => Err(e),
+                _ => Ok(()),
+            }
+        }
+
+        async fn arm(&mut self, at: i64) -> Result<(), String> {
+            self.events.push("arm".into());
+            self.alarm = Some(self.alarm.map_or(at, |a| a.min(at)));
+            Ok(())
+        }
+    }
+
+    /// The document's journal in memory, able to crash at a named step.
+    #[derive(Debug, Default, Clone)]
+    pub struct MemoryJournal {
+        pub local: Option<Local>,
+        pub intent: Option<Intent>,
+        pub post: Option<Post>,
+        /// Scheduled entries consumed: (entry, action, version).
+        pub entry_log: Vec<(u64, Action, u64)>,
+        /// The step at which the next drive "crashes" (then disarmed).
+        pub crash_at: Option<String>,
+        /// Steps reached, in order.
+        pub steps: Vec<String>,
+    }
+
+    impl Journal for MemoryJournal {
+        fn local(&self) -> Result<Option<Local>, String> {
+            Ok(self.local.clone())
+        }
+        fn intent(&self) -> Result<Option<Intent>, String> {
+            Ok(self.intent.clone())
+        }
+        fn intent_post(&self) -> Result<Option<Post>, String> {
+            Ok(self.post.clone())
+        }
+        fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), String> {
+            if let Some(entry) = intent.entry {
+                self.entry_log.push((entry, intent.action, intent.version));
+            }
+            self.intent = Some(intent.clone());
+            self.post = post.cloned();
+            Ok(())
+        }
+        fn update(&mut self, intent: &Intent) -> Result<(), String> {
+            self.intent = Some(intent.clone());
+            Ok(())
+        }
+        fn complete(&mut self, local: &Local) -> Result<(), String> {
+            self.local = Some(local.clone());
+            self.intent = None;
+            self.post = None;
+            Ok(())
+        }
+        fn discard(&mut self) -> Result<(), String> {
+            self.intent = None;
+            self.post = None;
+            Ok(())
+        }
+        fn consume_entry(
+            &mut self,
+            entry: u64,
+            action: Action,
+            version: u64,
+        ) -> Result<(), String> {
+            self.entry_log.push((entry, action, version));
+            Ok(())
+        }
+        fn checkpoint(&mut self, step: &str) -> Result<(), String> {
+            self.steps.push(step.to_string());
+            if self.crash_at.as_deref() == Some(step) {
+                self.crash_at = None;
+                return Err(format!("crashed at {step}"));
+            }
+            Ok(())
+        }
+    }
+
+    /// Runs a future that never waits (the fakes answer at once) to completion.
+    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut future = std::pin::pin!(future);
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a fake future waited"),
+        }
+    }
+}
