@@ -3,7 +3,7 @@
 //! commits, and random sequences of both, each followed by recovery the way the object
 //! recovers (the alarm drives the intent, or the author retries the request).
 
-use folio::intent::{self, Local, Outcome, Step, World};
+use folio::intent::{self, Local, Outcome, Step};
 use folio::publish::Action;
 use folio::publish::Rendered;
 use folio::testing::publishing::{block_on, D1Fault, FakeD1, MemoryJournal};
