@@ -177,6 +177,106 @@ impl Post {
     }
 }
 
+/// A version's body as D1 stores it, in parts: the large fields of [`Rendered`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Body {
+    pub html: String,
+    pub json: Value,
+    pub text: String,
+}
+
+/// `content`'s body as JSON cut into parts of at most `max` bytes (`max` ≥ 4), each ending on
+/// a character boundary. Joined back in order they are the JSON again.
+pub fn body_parts(content: &Rendered, max: usize) -> Vec<String> {
+    let body = Body {
+        html: content.html.clone(),
+        json: content.json.clone(),
+        text: content.text.clone(),
+    };
+    let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+    let mut parts = Vec::new();
+    let mut rest = json.as_str();
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(max.max(4));
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part.to_string());
+        rest = tail;
+    }
+    parts
+}
+
+/// The body from its parts, in order.
+///
+/// # Errors
+/// The parts do not make one body (missing or damaged).
+pub fn join_parts(parts: &[String]) -> Result<Body, String> {
+    serde_json::from_str(&parts.concat()).map_err(|e| format!("a stored body is damaged: {e}"))
+}
+
+/// What KV holds under a post's slug key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KvPost {
+    /// The latest version, whole.
+    Post(Box<Post>),
+    /// The latest version is too large for KV: readers get it from D1.
+    InD1 { doc_id: String, version: u64 },
+    /// The post was unpublished: readers get 404 and do not ask D1 (a tombstone, so that a
+    /// KV delete that failed can never leave it readable).
+    Gone { doc_id: String, version: u64 },
+}
+
+impl KvPost {
+    /// The value to store: a post's JSON, or a marker with `"kv"` set (a post has no such
+    /// key).
+    pub fn to_json(&self) -> String {
+        let marker = |kind: &str, doc_id: &str, version: u64| {
+            serde_json::json!({ "kv": kind, "doc_id": doc_id, "version": version }).to_string()
+        };
+        match self {
+            KvPost::Post(post) => serde_json::to_string(post).unwrap_or_default(),
+            KvPost::InD1 { doc_id, version } => marker("in_d1", doc_id, *version),
+            KvPost::Gone { doc_id, version } => marker("gone", doc_id, *version),
+        }
+    }
+
+    /// Reads a stored value; `None` if it is none of the three.
+    pub fn parse(text: &str) -> Option<KvPost> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let doc_id = || value.get("doc_id")?.as_str().map(str::to_string);
+        let version = || value.get("version")?.as_u64();
+        match value.get("kv").and_then(Value::as_str) {
+            Some("in_d1") => Some(KvPost::InD1 {
+                doc_id: doc_id()?,
+                version: version()?,
+            }),
+            Some("gone") => Some(KvPost::Gone {
+                doc_id: doc_id()?,
+                version: version()?,
+            }),
+            Some(_) => None,
+            None => serde_json::from_value(value)
+                .ok()
+                .map(|p| KvPost::Post(Box::new(p))),
+        }
+    }
+
+    /// What to store for `post`: itself, or a pointer to D1 if its JSON is over `max` bytes.
+    pub fn of(post: &Post, max: usize) -> KvPost {
+        let whole = KvPost::Post(Box::new(post.clone()));
+        if whole.to_json().len() > max {
+            KvPost::InD1 {
+                doc_id: post.doc_id.clone(),
+                version: post.version,
+            }
+        } else {
+            whole
+        }
+    }
+}
+
 /// The strong ETag of version `version` of `doc_id`.
 pub fn etag(doc_id: &str, version: u64) -> String {
     format!("\"{doc_id}.{version}\"")
@@ -449,6 +549,58 @@ pub fn page_html(content: &Rendered) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    fn sample_post(html: &str) -> Post {
+        let content = Rendered {
+            slug: "s".into(),
+            title: "t".into(),
+            excerpt: String::new(),
+            tags: vec![],
+            html: html.into(),
+            json: serde_json::json!({"type": "doc"}),
+            text: "é".repeat(10),
+            word_count: 1,
+            content_hash: "h".into(),
+        };
+        Post::new("d", 2, content, 1, 1)
+    }
+
+    #[test]
+    fn a_body_survives_parts_that_cut_anywhere() {
+        let post = sample_post(&"<p>ü€𝄞</p>".repeat(50));
+        for max in [4, 5, 7, 64, 1 << 20] {
+            let parts = body_parts(&post.content, max);
+            assert!(parts.iter().all(|p| p.len() <= max.max(4)), "{max}");
+            let body = join_parts(&parts).unwrap();
+            assert_eq!(body.html, post.content.html);
+            assert_eq!(body.text, post.content.text);
+            assert_eq!(body.json, post.content.json);
+        }
+        assert!(join_parts(&body_parts(&post.content, 8)[1..]).is_err());
+    }
+
+    #[test]
+    fn kv_values_round_trip_and_large_posts_point_to_d1() {
+        let post = sample_post("<p>x</p>");
+        let whole = KvPost::of(&post, 1 << 20);
+        assert_eq!(KvPost::parse(&whole.to_json()), Some(whole));
+        let pointer = KvPost::of(&post, 10);
+        assert_eq!(
+            pointer,
+            KvPost::InD1 {
+                doc_id: "d".into(),
+                version: 2
+            }
+        );
+        assert_eq!(KvPost::parse(&pointer.to_json()), Some(pointer));
+        let gone = KvPost::Gone {
+            doc_id: "d".into(),
+            version: 2,
+        };
+        assert_eq!(KvPost::parse(&gone.to_json()), Some(gone));
+        assert_eq!(KvPost::parse("{\"kv\":\"other\"}"), None);
+        assert_eq!(KvPost::parse("not json"), None);
+    }
     use super::*;
     use crate::content::Meta;
 

@@ -34,6 +34,19 @@ pub enum Route<'a> {
     ScheduleCancel { doc: &'a str, entry: u64 },
     /// `POST /api/docs/{doc}/versions/{n}/restore`: the draft becomes version n's content.
     Restore { doc: &'a str, version: u64 },
+    /// `GET /api/docs/{doc}/publishing`: the publish on its way (or failed), the confirmed
+    /// record, the scheduled entries that ran, the alarm, and what D1 and KV hold.
+    Publishing { doc: &'a str },
+    /// `POST /api/docs/{doc}/publishing/retry`: try the pending or failed publish again now.
+    PublishingRetry { doc: &'a str },
+    /// `DELETE /api/docs/{doc}/publishing`: drop a failed publish or unpublish.
+    PublishingCancel { doc: &'a str },
+    /// `GET /api/docs/{doc}/export`: the document's raw stored snapshot and log (operators
+    /// salvaging a document that no longer loads).
+    Export { doc: &'a str },
+    /// `POST /api/docs/{doc}/faults`: arm a crash at a named step (only when the worker runs
+    /// with `FOLIO_FAULTS=on`, for tests; 404 otherwise).
+    Faults { doc: &'a str },
     /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
     Versions { doc: &'a str },
     /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
@@ -78,7 +91,7 @@ pub enum Access<'a> {
 impl<'a> Route<'a> {
     /// Who may use this route: the single table of access rules.
     pub fn access(&self) -> Access<'a> {
-        use Role::{Editor, Viewer, Writer};
+        use Role::{Admin, Editor, Viewer, Writer};
         match *self {
             Route::Index
             | Route::Health
@@ -98,12 +111,16 @@ impl<'a> Route<'a> {
             | Route::DocState { doc }
             | Route::Draft { doc }
             | Route::Versions { doc }
+            | Route::Publishing { doc }
             | Route::Schedule { doc } => Access::Role(Viewer, Some(doc)),
+            Route::Export { .. } | Route::Faults { .. } => Access::Role(Admin, None),
             Route::Preview { doc } => Access::Role(Writer, Some(doc)),
             Route::Publish { doc }
             | Route::Unpublish { doc }
             | Route::ScheduleAdd { doc }
             | Route::ScheduleCancel { doc, .. }
+            | Route::PublishingRetry { doc }
+            | Route::PublishingCancel { doc }
             | Route::Restore { doc, .. } => Access::Role(Editor, Some(doc)),
         }
     }
@@ -192,6 +209,16 @@ impl<'a> Route<'a> {
             ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
             ["api", "docs", id, "unpublish"] => post(Route::Unpublish { doc: doc(id)? }),
             ["api", "docs", id, "versions"] => get(Route::Versions { doc: doc(id)? }),
+            ["api", "docs", id, "publishing"] => match method {
+                "GET" => Ok(Route::Publishing { doc: doc(id)? }),
+                "DELETE" => Ok(Route::PublishingCancel { doc: doc(id)? }),
+                _ => Err(RouteError::Method("GET, DELETE")),
+            },
+            ["api", "docs", id, "publishing", "retry"] => {
+                post(Route::PublishingRetry { doc: doc(id)? })
+            }
+            ["api", "docs", id, "export"] => get(Route::Export { doc: doc(id)? }),
+            ["api", "docs", id, "faults"] => post(Route::Faults { doc: doc(id)? }),
             ["api", "docs", id, "schedule"] => match method {
                 "GET" => Ok(Route::Schedule { doc: doc(id)? }),
                 "POST" => Ok(Route::ScheduleAdd { doc: doc(id)? }),

@@ -39,6 +39,52 @@ pub struct Head {
     pub log_through: u64,
 }
 
+/// A document's stored data, raw and unchecked: what an operator takes away to salvage a
+/// document that no longer loads. The snapshot is the head generation's chunks joined (a Yjs
+/// v1 update, unless damaged); the log's updates apply on top of it in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub head: Option<Head>,
+    pub snapshot: Vec<u8>,
+    pub log: Vec<(u64, Vec<u8>)>,
+}
+
+impl Export {
+    /// Reads everything, without decoding any of it.
+    ///
+    /// # Errors
+    /// [`StorageError`] if the storage cannot be read.
+    pub fn read(storage: &impl Storage) -> std::result::Result<Export, StorageError> {
+        let head = storage.head()?;
+        let snapshot = match &head {
+            Some(h) => storage
+                .chunks(h.generation)?
+                .into_iter()
+                .flat_map(|(_, bytes)| bytes)
+                .collect(),
+            None => vec![],
+        };
+        Ok(Export {
+            head,
+            snapshot,
+            log: storage.log_after(0)?,
+        })
+    }
+
+    /// As JSON, bytes in standard base64: `{head, snapshot, log: [{seq, update}]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        serde_json::json!({
+            "format": "folio-export-1",
+            "head": self.head,
+            "snapshot": b64(&self.snapshot),
+            "snapshot_crc32": crc32fast::hash(&self.snapshot),
+            "log": self.log.iter().map(|(seq, u)| serde_json::json!({ "seq": seq, "update": b64(u) })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// The storage a document's object provides: SQLite tables on Cloudflare, memory in tests.
 /// Every method is one storage operation, atomic on its own.
 pub trait Storage {

@@ -51,13 +51,14 @@ struct Row {
     status: Option<String>,
     version: Option<f64>,
     published_at: Option<f64>,
+    publish_problem: Option<String>,
 }
 
 /// `GET /api/docs`: most recently updated first.
 /// A principal scoped to one document sees only that one.
 pub async fn list(env: &Env, who: &crate::auth::Claims) -> Result<Response> {
     let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
-                      p.slug, p.status, p.version, p.published_at
+                      p.slug, p.status, p.version, p.published_at, d.publish_problem
                FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
                ORDER BY d.updated_at DESC, d.id LIMIT ?1";
     let rows = match d1::db(env) {
@@ -72,7 +73,15 @@ pub async fn list(env: &Env, who: &crate::auth::Claims) -> Result<Response> {
         .iter()
         .filter(|r| who.covers(Some(&r.id)))
         .map(|r| {
-            let status = if r.next_publish_at.is_some() {
+            // A publish or unpublish on its way or failed, with its reason (the object keeps
+            // this up to date; see `intent_json`).
+            let publishing = r
+                .publish_problem
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+            let status = if publishing.as_ref().is_some_and(|p| p["state"] == "failed") {
+                "failed"
+            } else if r.next_publish_at.is_some() {
                 "scheduled"
             } else if r.status.as_deref() == Some("published") {
                 "published"
@@ -89,6 +98,7 @@ pub async fn list(env: &Env, who: &crate::auth::Claims) -> Result<Response> {
                 "updated_at": iso8601(r.updated_at as i64),
                 "published_at": r.published_at.map(|t| iso8601(t as i64)),
                 "next_publish_at": r.next_publish_at.map(|t| iso8601(t as i64)),
+                "publishing": publishing,
             })
         })
         .collect();

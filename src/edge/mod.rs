@@ -6,6 +6,7 @@
 mod access;
 mod authors;
 mod d1;
+mod intents;
 mod object;
 mod publisher;
 mod reader;
@@ -276,6 +277,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             | Route::Schedule { doc }
             | Route::ScheduleAdd { doc }
             | Route::ScheduleCancel { doc, .. }
+            | Route::Publishing { doc }
+            | Route::PublishingRetry { doc }
+            | Route::PublishingCancel { doc }
+            | Route::Export { doc }
+            | Route::Faults { doc }
             | Route::Restore { doc, .. },
             _,
             Some(who),

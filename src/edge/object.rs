@@ -22,7 +22,10 @@ use crate::publish::{
 use crate::room::{farewell, Conn, Room};
 use crate::routes::Route;
 
-use super::publisher::{self, read_local, write_local, Entry, FlushError, Local};
+use crate::intent::{self, Intent, Journal, Local, Outcome, Problem, Step};
+
+use super::intents::{D1World, SqlJournal};
+use super::publisher::{self, Entry, Registry};
 
 use super::access::Identity;
 use super::json_error;
@@ -45,7 +48,21 @@ pub struct DocumentObject {
     touch_due: std::cell::Cell<Option<i64>>,
     /// Clients refused new sockets for a while after a refusal they would repeat.
     penalties: RefCell<crate::throttle::Penalties>,
+    /// The fault switch's armed step (tests only; see [`faults_enabled`]).
+    crash_at: RefCell<Option<String>>,
+    /// The fault switch's error for the next D1 write (tests only).
+    fail_d1: RefCell<Option<String>>,
 }
+
+/// Whether the test-only fault switch is on: the `FOLIO_FAULTS` variable is `on` (set by the
+/// tests' `wrangler dev --var`, never in `wrangler.toml`).
+fn faults_enabled(env: &Env) -> bool {
+    env.var("FOLIO_FAULTS").is_ok_and(|v| v.to_string() == "on")
+}
+
+/// If nothing else is due, the alarm handler comes back this soon after a run that ended
+/// early (an exception, a reset): it arms this first and replaces it at the end (ms).
+const ALARM_FALLBACK_MS: i64 = 30_000;
 
 /// Backoff before a failed scheduled entry is tried again (ms).
 const SCHEDULE_RETRY_MS: i64 = 2_000;
@@ -295,50 +312,56 @@ fn published_json(local: &Local, created: bool) -> serde_json::Value {
     })
 }
 
-/// Why a publish or unpublish did not happen.
-struct Failure {
-    status: u16,
-    code: &'static str,
-    message: String,
-    /// Trying again later cannot help (a scheduled entry is then dropped, not retried).
-    permanent: bool,
-}
-
-impl Failure {
-    fn permanent(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Failure {
-            status,
-            code,
-            message: message.into(),
-            permanent: true,
-        }
-    }
-
-    fn unavailable(what: &str, detail: impl std::fmt::Display) -> Self {
-        console_error!("{what}: {detail}");
-        Failure {
-            status: 503,
-            code: "unavailable",
-            message: format!("{what}; try again"),
-            permanent: false,
-        }
-    }
-
-    fn response(&self) -> Result<Response> {
-        json_error(self.status, self.code, &self.message)
+/// What a request stopped by the fault switch answers (tests only).
+fn crash_problem() -> Problem {
+    Problem {
+        status: 500,
+        code: "crashed".into(),
+        message: "stopped by the fault switch, as a crash would".into(),
+        permanent: false,
     }
 }
 
-fn slug_taken(slug: &str) -> Failure {
-    Failure::permanent(
-        409,
-        "slug_taken",
-        format!("slug '{slug}' belongs to another document"),
-    )
+/// A problem as the API answers it.
+fn problem_response(p: &Problem) -> Result<Response> {
+    json_error(p.status, &p.code, &p.message)
+}
+
+fn unavailable(what: &str, detail: impl std::fmt::Display) -> Problem {
+    console_error!("{what}: {detail}");
+    Problem::transient(format!("{what}; try again"))
 }
 
 fn entry_json(e: &Entry) -> serde_json::Value {
     serde_json::json!({ "id": e.id, "action": e.action.as_str(), "at": iso8601(e.at) })
+}
+
+/// The pending or failed intent as authors see it (document list, editor, API).
+fn intent_json(i: &Intent) -> serde_json::Value {
+    let problem = i.problem.as_ref();
+    serde_json::json!({
+        "action": i.action.as_str(),
+        "version": i.version,
+        "slug": i.slug,
+        "scheduled_entry": i.entry,
+        "since": iso8601(i.created_at),
+        "attempts": i.attempts,
+        "state": if i.failed { "failed" } else { "retrying" },
+        "next_attempt_at": (!i.failed).then(|| iso8601(i.next_at)),
+        "code": problem.map_or("pending", |p| p.code.as_str()),
+        "message": problem.map_or("not confirmed yet; it is retried automatically", |p| p.message.as_str()),
+    })
+}
+
+fn local_json(l: &Local) -> serde_json::Value {
+    serde_json::json!({
+        "version": l.version,
+        "content_hash": l.content_hash,
+        "slug": l.slug,
+        "status": if l.published { "published" } else { "unpublished" },
+        "kv_pending": l.kv_pending,
+        "kv_slug": l.kv_slug,
+    })
 }
 
 impl DocumentObject {
@@ -362,8 +385,8 @@ impl DocumentObject {
     }
 
     /// Refreshes this document's row in D1's registry in the background (title, updated
-    /// time, and the next scheduled publish when given).
-    fn touch(&self, next_publish_at: Option<Option<i64>>) {
+    /// time, and when given: the next scheduled publish and the publish problem).
+    fn touch(&self, publishing: Option<Registry>) {
         let Some(id) = self.doc_id() else { return };
         let Ok(title) = self.with_room(|room| Ok(room.title())) else {
             return;
@@ -373,14 +396,44 @@ impl DocumentObject {
         self.touched_at.set(now);
         self.dirty.set(false);
         self.state.wait_until(async move {
-            if let Err(e) = publisher::touch(&db, &id, &title, now, next_publish_at).await {
+            if let Err(e) = publisher::touch(&db, &id, &title, now, publishing).await {
                 console_error!("updating the document registry: {e}");
             }
         });
     }
 
-    /// Writes KV if due, then sets the single alarm to the earliest of the schedule and any
-    /// pending KV write (or clears it).
+    /// The journal of this object's publish intents, with the fault switch's armed step.
+    fn journal(&self, now: i64) -> SqlJournal {
+        SqlJournal {
+            sql: self.state.storage().sql(),
+            crash_at: self.crash_at.borrow().clone(),
+            now,
+        }
+    }
+
+    /// Whether `journal` reached the fault switch's step. If so the object forgets what it
+    /// holds in memory, as a restarted one would, and the caller stops without another write.
+    fn crashed(&self, journal: &SqlJournal) -> bool {
+        let crashed = journal.crash_at.is_none() && self.crash_at.borrow().is_some();
+        if crashed {
+            *self.crash_at.borrow_mut() = None;
+            *self.room.borrow_mut() = None;
+            *self.doc_id.borrow_mut() = None;
+        }
+        crashed
+    }
+
+    /// D1 and the alarm, as the intents write to them (with the fault switch's D1 error).
+    fn world<'a>(&'a self, db: &'a worker::D1Database) -> D1World<'a> {
+        D1World {
+            db,
+            state: &self.state,
+            fail: self.fail_d1.borrow_mut().take(),
+        }
+    }
+
+    /// Writes KV if due, then sets the single alarm to the earliest of the schedule, the
+    /// pending intent's next attempt and any pending KV write (or clears it).
     async fn rearm(&self, db: &worker::D1Database, kv: &worker::kv::KvStore, fresh: Option<&Post>) {
         self.rearm_after(db, kv, fresh, None).await;
     }
@@ -403,13 +456,25 @@ impl DocumentObject {
                 Some(now + publisher::KV_RETRY_MS)
             }
         };
+        let intent = match self.journal(now).intent() {
+            Ok(intent) => intent,
+            Err(e) => {
+                console_error!("reading the publish intent: {e}");
+                None
+            }
+        };
+        let intent_next = intent.as_ref().filter(|i| !i.failed).map(|i| i.next_at);
+        let problem = intent.as_ref().map(|i| intent_json(i).to_string());
         let earliest = match publisher::schedule(&sql) {
             Ok(entries) => {
                 let next_publish = entries
                     .iter()
                     .find(|e| e.action == Action::Publish)
                     .map(|e| e.at);
-                self.touch(Some(next_publish));
+                self.touch(Some(Registry {
+                    next_publish_at: next_publish,
+                    problem,
+                }));
                 entries.first().map(|e| e.at)
             }
             Err(e) => {
@@ -420,11 +485,10 @@ impl DocumentObject {
         let storage = self.state.storage();
         let next =
             next_alarm(earliest, kv_next).map(|at| not_before.map_or(at, |floor| at.max(floor)));
-        // Sockets whose token runs out are closed by the alarm too.
-        let next = match (next, self.next_expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = [next, intent_next, self.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min();
         let result = match next {
             Some(at) => storage.set_alarm((at - now).max(0)).await,
             None => storage.delete_alarm().await,
@@ -434,16 +498,40 @@ impl DocumentObject {
         }
     }
 
-    fn bindings(&self) -> Result<(worker::D1Database, worker::kv::KvStore), Failure> {
+    fn bindings(&self) -> Result<(worker::D1Database, worker::kv::KvStore), Problem> {
         match (self.env.d1(DB), self.env.kv(POSTS)) {
             (Ok(db), Ok(kv)) => Ok((db, kv)),
-            (Err(e), _) | (_, Err(e)) => Err(Failure::unavailable("D1/KV bindings missing", e)),
+            (Err(e), _) | (_, Err(e)) => Err(unavailable("D1/KV bindings missing", e)),
         }
     }
 
-    /// Publishes the current draft. The caller holds the publish lock.
-    async fn publish_now(&self, id: &str) -> Result<(Local, bool), Failure> {
-        let content = self
+    /// Records a scheduled entry that failed before it could become an intent, as a failed
+    /// intent the author sees (and consumes the entry).
+    fn entry_failed(&self, id: &str, action: Action, entry: Option<u64>, problem: &Problem) {
+        let Some(entry) = entry else { return };
+        let now = now_ms();
+        let failed = Intent {
+            doc_id: id.to_string(),
+            action,
+            version: 0,
+            content_hash: String::new(),
+            slug: String::new(),
+            entry: Some(entry),
+            created_at: now,
+            attempts: 1,
+            next_at: now,
+            problem: Some(problem.clone()),
+            failed: true,
+        };
+        if let Err(e) = self.journal(now).record(&failed, None) {
+            console_error!("recording a failed scheduled entry: {e}");
+        }
+    }
+
+    /// Publishes the current draft (for scheduled entry `entry`). The caller holds the
+    /// publish lock.
+    async fn publish_now(&self, id: &str, entry: Option<u64>) -> Result<(Local, bool), Problem> {
+        let rendered = self
             .with_room(|room| {
                 if room.is_empty() {
                     return Err(Error::UnknownDocument);
@@ -452,120 +540,243 @@ impl DocumentObject {
             })
             .map_err(|e| {
                 let (status, code) = e.http_status();
-                Failure {
+                Problem {
                     status,
-                    code,
+                    code: code.to_string(),
                     message: e.to_string(),
                     permanent: status < 500,
                 }
-            })?;
-        let slug = slug_for(&content).ok_or_else(|| {
-            Failure::permanent(
-                400,
-                "slug_required",
-                "give the document a title or a slug first",
-            )
-        })?;
-        let rendered = render_for_publish(&content, slug);
-        let sql = self.state.storage().sql();
-        let local = read_local(&sql)
-            .map_err(|e| Failure::unavailable("reading the publish record failed", e))?;
-        if let Some(l) = local
-            .as_ref()
-            .filter(|l| l.published && l.content_hash == rendered.content_hash)
-        {
-            return Ok((l.clone(), false));
-        }
-        let (db, kv) = self.bindings()?;
-        match publisher::slug_owner(&db, &rendered.slug).await {
-            Ok(Some(owner)) if owner != id => return Err(slug_taken(&rendered.slug)),
-            Ok(_) => {}
-            Err(e) => return Err(Failure::unavailable("D1 is unavailable", e)),
-        }
-        let now = now_ms();
-        let (version, published_at, first) = match &local {
-            // Same content as the latest version (republishing after unpublish): same version.
-            Some(l) if l.content_hash == rendered.content_hash => {
-                (l.version, l.published_at, l.first_published_at)
-            }
-            Some(l) => (l.version + 1, now, l.first_published_at),
-            None => (1, now, now),
-        };
-        let post = Post::new(id, version, rendered, published_at, first);
-        let record = Local {
-            doc_id: id.to_string(),
-            version,
-            content_hash: post.content.content_hash.clone(),
-            slug: post.content.slug.clone(),
-            published: true,
-            published_at,
-            first_published_at: first,
-            kv_slug: local
-                .as_ref()
-                .map(|l| l.kv_slug.clone())
-                .unwrap_or_default(),
-            kv_written_at: local.as_ref().map_or(0, |l| l.kv_written_at),
-            kv_pending: true,
-        };
-        write_local(&sql, Some(&record))
-            .map_err(|e| Failure::unavailable("saving the publish record failed", e))?;
-        if let Err(e) = publisher::flush_publish(&db, &post).await {
-            let _ = write_local(&sql, local.as_ref()); // a version exists everywhere or nowhere
-            return Err(match e {
-                FlushError::SlugTaken => slug_taken(&post.content.slug),
-                FlushError::Unavailable(e) => Failure::unavailable("D1 is unavailable", e),
+            })
+            .and_then(|content| match slug_for(&content) {
+                Some(slug) => Ok(render_for_publish(&content, slug)),
+                None => Err(Problem::permanent(
+                    400,
+                    "slug_required",
+                    "give the document a title or a slug first",
+                )),
             });
-        }
-        self.rearm(&db, &kv, Some(&post)).await;
-        let created = local.is_none_or(|l| l.version != version);
-        Ok((record, created))
-    }
-
-    /// Takes the post off the reader API. The caller holds the publish lock.
-    async fn unpublish_now(&self, id: &str) -> Result<Local, Failure> {
-        let sql = self.state.storage().sql();
-        let local = read_local(&sql)
-            .map_err(|e| Failure::unavailable("reading the publish record failed", e))?
-            .ok_or_else(|| {
-                Failure::permanent(409, "not_published", "this document was never published")
-            })?;
-        if !local.published {
-            return Ok(local);
-        }
-        let record = Local {
-            published: false,
-            kv_pending: true,
-            ..local.clone()
-        };
-        write_local(&sql, Some(&record))
-            .map_err(|e| Failure::unavailable("saving the publish record failed", e))?;
-        let (db, kv) = self.bindings()?;
-        if let Err(e) = publisher::flush_unpublish(&db, id).await {
-            let _ = write_local(&sql, Some(&local));
-            return Err(match e {
-                FlushError::SlugTaken => {
-                    Failure::unavailable("D1 refused the change", "constraint")
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(p) => {
+                if p.permanent {
+                    self.entry_failed(id, Action::Publish, entry, &p);
                 }
-                FlushError::Unavailable(e) => Failure::unavailable("D1 is unavailable", e),
-            });
+                return Err(p);
+            }
+        };
+        let (db, kv) = self.bindings()?;
+        let now = now_ms();
+        let mut journal = self.journal(now);
+        let mut world = self.world(&db);
+        let result = intent::publish(&mut journal, &mut world, id, rendered, entry, now).await;
+        if self.crashed(&journal) {
+            return Err(crash_problem());
         }
         self.rearm(&db, &kv, None).await;
-        Ok(record)
+        result
+    }
+
+    /// Takes the post off the reader API (for scheduled entry `entry`). The caller holds the
+    /// publish lock.
+    async fn unpublish_now(&self, id: &str, entry: Option<u64>) -> Result<Local, Problem> {
+        let (db, kv) = self.bindings()?;
+        let now = now_ms();
+        let mut journal = self.journal(now);
+        let mut world = self.world(&db);
+        let result = intent::unpublish(&mut journal, &mut world, id, entry, now).await;
+        if self.crashed(&journal) {
+            return Err(crash_problem());
+        }
+        self.rearm(&db, &kv, None).await;
+        result
     }
 
     async fn publish(&self, id: &str) -> Result<Response> {
         let _guard = self.publish_lock.lock().await;
-        match self.publish_now(id).await {
+        match self.publish_now(id, None).await {
             Ok((local, created)) => super::json_response(200, &published_json(&local, created)),
-            Err(f) => f.response(),
+            Err(p) => problem_response(&p),
         }
     }
 
     async fn unpublish(&self, id: &str) -> Result<Response> {
         let _guard = self.publish_lock.lock().await;
-        match self.unpublish_now(id).await {
+        match self.unpublish_now(id, None).await {
             Ok(local) => super::json_response(200, &published_json(&local, false)),
-            Err(f) => f.response(),
+            Err(p) => problem_response(&p),
+        }
+    }
+
+    /// `GET /api/docs/{doc}/publishing`: the object's view, and what D1 and KV hold, side by
+    /// side (operators and the chaos test compare them).
+    async fn publishing(&self, id: &str) -> Result<Response> {
+        let now = now_ms();
+        let journal = self.journal(now);
+        let (local, intent, ran) = match (journal.local(), journal.intent(), journal.ran()) {
+            (Ok(l), Ok(i), Ok(r)) => (l, i, r),
+            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
+                return problem_response(&unavailable("reading the publish record failed", e))
+            }
+        };
+        let schedule = publisher::schedule(&self.state.storage().sql()).unwrap_or_default();
+        let alarm = self.state.storage().get_alarm().await.ok().flatten();
+        let (db, kv) = match self.bindings() {
+            Ok(b) => b,
+            Err(p) => return problem_response(&p),
+        };
+        let d1 = publisher::d1_view(&db, id)
+            .await
+            .unwrap_or_else(|e| serde_json::json!({ "error": e }));
+        let kv_view = match local
+            .as_ref()
+            .map(|l| l.kv_slug.clone())
+            .filter(|s| !s.is_empty())
+        {
+            Some(slug) => publisher::kv_view(&kv, &slug).await,
+            None => serde_json::Value::Null,
+        };
+        super::json_response(
+            200,
+            &serde_json::json!({
+                "confirmed": local.as_ref().map(local_json),
+                "pending": intent.as_ref().map(intent_json),
+                "schedule": schedule.iter().map(entry_json).collect::<Vec<_>>(),
+                "ran": ran.iter().map(|r| serde_json::json!({
+                    "entry": r.entry, "action": r.action, "version": r.version,
+                    "ran_at": iso8601(r.ran_at),
+                })).collect::<Vec<_>>(),
+                "alarm": alarm.map(iso8601),
+                "d1": d1,
+                "kv": kv_view,
+            }),
+        )
+    }
+
+    /// `POST /api/docs/{doc}/publishing/retry`: a pending intent is driven now; a failed
+    /// publish is published afresh from the draft (the author fixed its cause), a failed
+    /// unpublish is asked again.
+    async fn publishing_retry(&self, id: &str) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let intent = match self.journal(now_ms()).intent() {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                return json_error(404, "nothing_pending", "no publish or unpublish is pending")
+            }
+            Err(e) => {
+                return problem_response(&unavailable("reading the publish intent failed", e))
+            }
+        };
+        match intent.action {
+            Action::Publish if intent.failed => match self.publish_now(id, None).await {
+                Ok((local, created)) => super::json_response(200, &published_json(&local, created)),
+                Err(p) => problem_response(&p),
+            },
+            Action::Unpublish if intent.failed => match self.unpublish_now(id, None).await {
+                Ok(local) => super::json_response(200, &published_json(&local, false)),
+                Err(p) => problem_response(&p),
+            },
+            _ => {
+                let (db, kv) = match self.bindings() {
+                    Ok(b) => b,
+                    Err(p) => return problem_response(&p),
+                };
+                let now = now_ms();
+                let mut journal = self.journal(now);
+                let mut world = self.world(&db);
+                let outcome = intent::drive(&mut journal, &mut world, now).await;
+                self.rearm(&db, &kv, None).await;
+                match outcome {
+                    Outcome::Done(local) => super::json_response(
+                        200,
+                        &published_json(&local, intent.action == Action::Publish),
+                    ),
+                    Outcome::Idle => {
+                        json_error(404, "nothing_pending", "no publish or unpublish is pending")
+                    }
+                    Outcome::Failed(p) => problem_response(&p),
+                }
+            }
+        }
+    }
+
+    /// `DELETE /api/docs/{doc}/publishing`: drops a failed intent. One still being retried
+    /// may have reached D1 and is not dropped (publish or unpublish again to replace it).
+    async fn publishing_cancel(&self) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let now = now_ms();
+        let mut journal = self.journal(now);
+        let result = match journal.intent() {
+            Ok(Some(i)) if i.failed => journal.discard().map(|()| Some(i)),
+            Ok(Some(_)) => {
+                return json_error(
+                    409,
+                    "still_retrying",
+                    "this change may already be in D1 and is being retried; publish or unpublish again to replace it",
+                )
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(Some(i)) => {
+                if let Ok((db, kv)) = self.bindings() {
+                    self.rearm(&db, &kv, None).await;
+                }
+                super::json_response(200, &serde_json::json!({ "cancelled": intent_json(&i) }))
+            }
+            Ok(None) => json_error(404, "nothing_pending", "no publish or unpublish is pending"),
+            Err(e) => problem_response(&unavailable("dropping the intent failed", e)),
+        }
+    }
+
+    /// `POST /api/docs/{doc}/faults` `{"crash_at": step}`: the test-only fault switch. Off
+    /// (404) unless the worker runs with `FOLIO_FAULTS=on`.
+    async fn faults(&self, mut req: Request) -> Result<Response> {
+        if !faults_enabled(&self.env) {
+            return json_error(404, "not_found", "no such route on a document");
+        }
+        #[derive(serde::Deserialize)]
+        struct Arm {
+            /// Crash the object when it reaches this step.
+            crash_at: Option<String>,
+            /// Fail the next D1 write with this error, before writing.
+            fail_d1: Option<String>,
+        }
+        let arm = match super::json_body::<Option<Arm>>(&mut req, MAX_BODY_BYTES).await {
+            Ok(Some(arm)) => arm,
+            Ok(None) => return json_error(400, "invalid_json", "expected {\"crash_at\": step}"),
+            Err(response) => return response,
+        };
+        if let Some(step) = &arm.crash_at {
+            if !Step::NAMES.contains(&step.as_str()) {
+                return json_error(
+                    400,
+                    "invalid_step",
+                    &format!("steps: {}", Step::NAMES.join(", ")),
+                );
+            }
+        }
+        *self.crash_at.borrow_mut() = arm.crash_at.clone();
+        *self.fail_d1.borrow_mut() = arm.fail_d1.clone();
+        super::json_response(
+            200,
+            &serde_json::json!({ "crash_at": arm.crash_at, "fail_d1": arm.fail_d1 }),
+        )
+    }
+
+    /// `GET /api/docs/{doc}/export`: the stored snapshot and log, raw (see
+    /// [`SqlStore::export`]).
+    fn export(&self, id: &str) -> Result<Response> {
+        let store = SqlStore::open(self.state.storage().sql()).map_err(Error::from);
+        match store.and_then(|s| s.export()) {
+            Ok(export) => {
+                let mut body = export.to_json();
+                body["doc_id"] = serde_json::Value::from(id);
+                let response = super::json_response(200, &body)?;
+                response.headers().set("Cache-Control", "no-store")?;
+                Ok(response)
+            }
+            Err(e) => super::error_json(&e),
         }
     }
 
@@ -575,7 +786,7 @@ impl DocumentObject {
                 200,
                 &serde_json::json!({ "entries": entries.iter().map(entry_json).collect::<Vec<_>>() }),
             ),
-            Err(e) => Failure::unavailable("reading the schedule failed", e).response(),
+            Err(e) => problem_response(&unavailable("reading the schedule failed", e)),
         }
     }
 
@@ -602,7 +813,7 @@ impl DocumentObject {
         let sql = self.state.storage().sql();
         let entry = match publisher::add_entry(&sql, id, action, at, now) {
             Ok(entry) => entry,
-            Err(e) => return Failure::unavailable("saving the schedule failed", e).response(),
+            Err(e) => return problem_response(&unavailable("saving the schedule failed", e)),
         };
         if let Ok((db, kv)) = self.bindings() {
             self.rearm(&db, &kv, None).await;
@@ -628,7 +839,7 @@ impl DocumentObject {
                 super::json_response(200, &serde_json::json!({ "cancelled": entry }))
             }
             Ok(false) => json_error(404, "entry_not_found", &format!("no pending entry {entry}")),
-            Err(e) => Failure::unavailable("saving the schedule failed", e).response(),
+            Err(e) => problem_response(&unavailable("saving the schedule failed", e)),
         }
     }
 
@@ -636,7 +847,7 @@ impl DocumentObject {
     async fn restore(&self, id: &str, version: u64) -> Result<Response> {
         let (db, _) = match self.bindings() {
             Ok(b) => b,
-            Err(f) => return f.response(),
+            Err(p) => return problem_response(&p),
         };
         let post = match publisher::version(&db, id, version).await {
             Ok(Some(post)) => post,
@@ -647,8 +858,15 @@ impl DocumentObject {
                     &format!("no published version {version}"),
                 )
             }
-            Err(e) => return Failure::unavailable("D1 is unavailable", e).response(),
+            Err(e) => return problem_response(&unavailable("D1 is unavailable", e)),
         };
+        // Restoring has one durable write, the local one below (stored with its log entry
+        // before it is relayed): a crash before it leaves the draft as it was, and the
+        // request can simply be retried. The fault switch proves it.
+        let mut journal = self.journal(now_ms());
+        if journal.checkpoint("restore.fetched").is_err() && self.crashed(&journal) {
+            return problem_response(&crash_problem());
+        }
         match self.with_room(|room| room.restore(&post)) {
             Ok(frame) => {
                 self.broadcast(None, &frame);
@@ -661,9 +879,9 @@ impl DocumentObject {
         }
     }
 
-    /// Runs the due schedule entries in order. A permanent failure drops its entry (logged);
-    /// a transient one keeps it and every later one for the next alarm. Running an entry
-    /// twice is harmless: publishing unchanged content is a no-op.
+    /// Runs the due schedule entries in order. Each is consumed with the intent it records
+    /// (see [`crate::intent`]), so it runs once; a permanent failure is kept visible as a
+    /// failed intent, a transient one stops the run and the entry stays due.
     /// Returns whether something failed and must be retried later.
     async fn run_schedule(&self) -> bool {
         let sql = self.state.storage().sql();
@@ -676,32 +894,30 @@ impl DocumentObject {
         };
         for entry in due {
             let result = match entry.action {
-                Action::Publish => self.publish_now(&entry.doc_id).await.map(|_| ()),
-                Action::Unpublish => self.unpublish_now(&entry.doc_id).await.map(|_| ()),
+                Action::Publish => self
+                    .publish_now(&entry.doc_id, Some(entry.id))
+                    .await
+                    .map(|_| ()),
+                Action::Unpublish => self
+                    .unpublish_now(&entry.doc_id, Some(entry.id))
+                    .await
+                    .map(|_| ()),
             };
-            match result {
-                Ok(()) => {}
-                Err(f) if f.permanent => {
-                    console_error!(
-                        "scheduled {} of {} dropped: {}",
-                        entry.action.as_str(),
-                        entry.doc_id,
-                        f.message
-                    );
-                }
-                Err(f) => {
-                    console_error!(
-                        "scheduled {} of {} will be retried: {}",
-                        entry.action.as_str(),
-                        entry.doc_id,
-                        f.message
-                    );
+            if let Err(p) = result {
+                let verdict = if p.permanent {
+                    "failed"
+                } else {
+                    "will be retried"
+                };
+                console_error!(
+                    "scheduled {} of {} {verdict}: {}",
+                    entry.action.as_str(),
+                    entry.doc_id,
+                    p.message
+                );
+                if !p.permanent {
                     return true;
                 }
-            }
-            if let Err(e) = publisher::remove_entry(&sql, entry.id) {
-                console_error!("removing a done schedule entry: {e}");
-                return true;
             }
         }
         false
@@ -722,6 +938,8 @@ impl DurableObject for DocumentObject {
             dirty: std::cell::Cell::new(false),
             touch_due: std::cell::Cell::new(None),
             penalties: RefCell::new(Default::default()),
+            crash_at: RefCell::new(None),
+            fail_d1: RefCell::new(None),
         }
     }
 
@@ -777,6 +995,11 @@ impl DurableObject for DocumentObject {
             }
             Ok(Route::ScheduleCancel { entry, .. }) => return self.schedule_cancel(entry).await,
             Ok(Route::Restore { doc, version }) => return self.restore(doc, version).await,
+            Ok(Route::Publishing { doc }) => return self.publishing(doc).await,
+            Ok(Route::PublishingRetry { doc }) => return self.publishing_retry(doc).await,
+            Ok(Route::PublishingCancel { .. }) => return self.publishing_cancel().await,
+            Ok(Route::Export { doc }) => return self.export(doc),
+            Ok(Route::Faults { .. }) => return self.faults(req).await,
             _ => {}
         }
         json_error(404, "not_found", "no such route on a document")
@@ -861,6 +1084,11 @@ impl DurableObject for DocumentObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // A fallback first: if this run ends early, the alarm still comes back. Replaced at
+        // the end by the real next time.
+        if let Err(e) = self.state.storage().set_alarm(ALARM_FALLBACK_MS).await {
+            console_error!("arming the fallback alarm failed: {e}");
+        }
         self.close_expired();
         let _guard = self.publish_lock.lock().await;
         if self.touch_due.get().is_some_and(|due| due <= now_ms()) {
@@ -869,16 +1097,31 @@ impl DurableObject for DocumentObject {
                 self.touch(None);
             }
         }
+        let (db, kv) = match self.bindings() {
+            Ok(b) => b,
+            Err(p) => {
+                console_error!("alarm: {}", p.message);
+                return Response::ok("bindings missing; retried by the fallback alarm");
+            }
+        };
+        // The pending intent, when its next attempt is due (after a crash: its recovery).
+        let now = now_ms();
+        let mut journal = self.journal(now);
+        if journal
+            .intent()
+            .ok()
+            .flatten()
+            .is_some_and(|i| !i.failed && i.next_at <= now)
+        {
+            let mut world = self.world(&db);
+            if let Outcome::Failed(p) = intent::drive(&mut journal, &mut world, now).await {
+                console_error!("alarm: the pending publish failed again: {}", p.message);
+            }
+        }
         let retry = self.run_schedule().await;
         // Then pending KV writes, and the next alarm: after a failure, not before the backoff.
         let not_before = retry.then(|| now_ms() + SCHEDULE_RETRY_MS);
-        match self.bindings() {
-            Ok((db, kv)) => self.rearm_after(&db, &kv, None, not_before).await,
-            Err(f) => {
-                let _ = self.state.storage().set_alarm(publisher::KV_RETRY_MS).await;
-                console_error!("alarm: {}", f.message);
-            }
-        }
+        self.rearm_after(&db, &kv, None, not_before).await;
         Response::ok("done")
     }
 

@@ -4,8 +4,11 @@
 //! # Rules
 //! - The caller holds the object's publish lock: one publish/unpublish at a time per document,
 //!   so version numbers are decided without races ([`crate::publish`] says how).
-//! - The local record is written first; if the D1 flush fails it is put back as it was, so a
-//!   version exists everywhere or nowhere (D1's batch is atomic; its writes are idempotent).
+//! - A publish or unpublish is an intent first ([`crate::intent`], journal in
+//!   [`super::intents`]); the confirmed record here changes only once D1 has the change.
+//! - A version's body is stored in parts ([`crate::publish::body_parts`]), written before the
+//!   version's row; every write is idempotent and `posts` only moves to a version whose
+//!   stored hash is the one being published.
 //! - KV is written at most once a second per document (Cloudflare's limit per key is one write
 //!   a second): a write that comes sooner is left pending and the object's alarm does it,
 //!   reading the latest version at that time, so KV never goes back to an older version. A
@@ -14,9 +17,12 @@
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
-use worker::{D1Database, D1PreparedStatement, SqlStorage, SqlStorageValue};
+use worker::{D1Database, SqlStorage, SqlStorageValue};
 
-use crate::publish::{Post, Rendered};
+use crate::limits::{MAX_KV_POST_BYTES, POST_PART_BYTES};
+use crate::publish::{body_parts, join_parts, KvPost, Post, Rendered};
+
+pub use crate::intent::Local;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS folio_published (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -37,30 +43,14 @@ pub const KV_WRITE_INTERVAL_MS: i64 = 1000;
 /// Delay before retrying a failed KV write (ms).
 pub const KV_RETRY_MS: i64 = 2000;
 
-/// The object's own record of its latest version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Local {
-    pub doc_id: String,
-    pub version: u64,
-    pub content_hash: String,
-    pub slug: String,
-    pub published: bool,
-    pub published_at: i64,
-    pub first_published_at: i64,
-    /// The slug whose KV entry holds this document (empty when none).
-    pub kv_slug: String,
-    pub kv_written_at: i64,
-    pub kv_pending: bool,
-}
-
-fn text(v: Option<SqlStorageValue>) -> String {
+pub fn text(v: Option<SqlStorageValue>) -> String {
     match v {
         Some(SqlStorageValue::String(s)) => s,
         _ => String::new(),
     }
 }
 
-fn int(v: Option<SqlStorageValue>) -> i64 {
+pub fn int(v: Option<SqlStorageValue>) -> i64 {
     match v {
         Some(SqlStorageValue::Integer(i)) => i,
         Some(SqlStorageValue::Float(f)) => f as i64,
@@ -145,118 +135,164 @@ fn num(n: i64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
-/// The D1 statements that record `post` as its document's published version.
-fn publish_statements(db: &D1Database, post: &Post) -> worker::Result<Vec<D1PreparedStatement>> {
-    let tags = serde_json::to_string(&post.content.tags).unwrap_or_else(|_| "[]".into());
-    let json = serde_json::to_string(&post.content.json).unwrap_or_else(|_| "null".into());
+/// Parts written per D1 batch (each at most [`POST_PART_BYTES`]).
+const PARTS_PER_BATCH: usize = 8;
+
+/// Records `post` in D1, idempotently: its body's parts, then one atomic batch with its
+/// version row, the post row (only forward, and only to a version holding this content) and
+/// its tags. Returns the content hash D1 holds under the version number.
+///
+/// # Errors
+/// D1's error, as text ([`crate::intent::classify`] sorts it).
+pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, String> {
+    let e = |e: worker::Error| e.to_string();
+    let c = &post.content;
+    let parts = body_parts(c, POST_PART_BYTES);
+    let doc = js(&post.doc_id);
+    let version = num(post.version as i64);
+    let hash = js(&c.content_hash);
+    for (batch_no, batch) in parts.chunks(PARTS_PER_BATCH).enumerate() {
+        let mut statements = Vec::with_capacity(batch.len());
+        for (i, data) in batch.iter().enumerate() {
+            let part = (batch_no * PARTS_PER_BATCH + i) as i64;
+            statements.push(
+                db.prepare(
+                    "INSERT OR IGNORE INTO version_parts (doc_id, version, content_hash, part, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .bind(&[doc.clone(), version.clone(), hash.clone(), num(part), js(data)])
+                .map_err(e)?,
+            );
+        }
+        db.batch(statements).await.map_err(e)?;
+    }
+    let tags = serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into());
+    // This version holds this content: the guard of every write that points at it.
+    const OURS: &str =
+        "EXISTS (SELECT 1 FROM versions WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3)";
     let mut statements = vec![
         db.prepare(
-            "INSERT OR IGNORE INTO versions (doc_id, version, slug, title, excerpt, tags, html, json,
-               text, word_count, content_hash, published_at, first_published_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO versions (doc_id, version, slug, title, excerpt, tags, html, json, text,
+               word_count, content_hash, published_at, first_published_at, parts)
+             VALUES (?1, ?2, ?4, ?5, ?6, ?7, '', 'null', '', ?8, ?3, ?9, ?10, ?11)
+             ON CONFLICT (doc_id, version) DO NOTHING",
         )
         .bind(&[
-            js(&post.doc_id),
-            num(post.version as i64),
-            js(&post.content.slug),
-            js(&post.content.title),
-            js(&post.content.excerpt),
+            doc.clone(),
+            version.clone(),
+            hash.clone(),
+            js(&c.slug),
+            js(&c.title),
+            js(&c.excerpt),
             js(&tags),
-            js(&post.content.html),
-            js(&json),
-            js(&post.content.text),
-            num(post.content.word_count as i64),
-            js(&post.content.content_hash),
+            num(c.word_count as i64),
             num(post.published_at),
             num(post.first_published_at),
-        ])?,
-        // Only ever forward: a retried older flush cannot replace a newer version.
-        db.prepare(
+            num(parts.len() as i64),
+        ])
+        .map_err(e)?,
+        db.prepare(format!(
             "INSERT INTO posts (doc_id, slug, status, version, title, excerpt, tags, published_at,
                first_published_at)
-             VALUES (?1, ?2, 'published', ?3, ?4, ?5, ?6, ?7, ?8)
+             SELECT ?1, ?4, 'published', ?2, ?5, ?6, ?7, ?8, ?9 WHERE {OURS}
              ON CONFLICT (doc_id) DO UPDATE SET slug = excluded.slug, status = 'published',
                version = excluded.version, title = excluded.title, excerpt = excluded.excerpt,
                tags = excluded.tags, published_at = excluded.published_at
-             WHERE excluded.version >= posts.version",
-        )
+             WHERE excluded.version >= posts.version"
+        ))
         .bind(&[
-            js(&post.doc_id),
-            js(&post.content.slug),
-            num(post.version as i64),
-            js(&post.content.title),
-            js(&post.content.excerpt),
+            doc.clone(),
+            version.clone(),
+            hash.clone(),
+            js(&c.slug),
+            js(&c.title),
+            js(&c.excerpt),
             js(&tags),
             num(post.published_at),
             num(post.first_published_at),
-        ])?,
-        db.prepare("DELETE FROM post_tags WHERE doc_id = ?1").bind(&[js(&post.doc_id)])?,
+        ])
+        .map_err(e)?,
     ];
-    for tag in &post.content.tags {
+    // Tags follow the post row only when it points at this version.
+    const CURRENT: &str =
+        "EXISTS (SELECT 1 FROM posts WHERE doc_id = ?1 AND version = ?2 AND status = 'published')";
+    statements.push(
+        db.prepare(format!(
+            "DELETE FROM post_tags WHERE doc_id = ?1 AND {CURRENT}"
+        ))
+        .bind(&[doc.clone(), version.clone()])
+        .map_err(e)?,
+    );
+    for tag in &c.tags {
         statements.push(
-            db.prepare("INSERT OR IGNORE INTO post_tags (tag, doc_id) VALUES (?1, ?2)")
-                .bind(&[js(tag), js(&post.doc_id)])?,
+            db.prepare(format!(
+                "INSERT OR IGNORE INTO post_tags (tag, doc_id) SELECT ?3, ?1 WHERE {CURRENT}"
+            ))
+            .bind(&[doc.clone(), version.clone(), js(tag)])
+            .map_err(e)?,
         );
     }
-    Ok(statements)
-}
-
-/// Why a flush to D1 failed.
-pub enum FlushError {
-    /// The slug belongs to another document (D1's UNIQUE constraint).
-    SlugTaken,
-    /// D1 failed; the caller answers 503.
-    Unavailable(String),
-}
-
-fn flush_error(e: worker::Error) -> FlushError {
-    let message = e.to_string();
-    if message.contains("UNIQUE") && message.contains("slug") {
-        FlushError::SlugTaken
-    } else {
-        FlushError::Unavailable(message)
+    statements.push(
+        db.prepare("SELECT content_hash FROM versions WHERE doc_id = ?1 AND version = ?2")
+            .bind(&[doc, version])
+            .map_err(e)?,
+    );
+    let results = db.batch(statements).await.map_err(e)?;
+    #[derive(Deserialize)]
+    struct Hash {
+        content_hash: String,
     }
-}
-
-/// Records `post` in D1 (one atomic batch).
-///
-/// # Errors
-/// See [`FlushError`].
-pub async fn flush_publish(db: &D1Database, post: &Post) -> Result<(), FlushError> {
-    let statements = publish_statements(db, post).map_err(flush_error)?;
-    db.batch(statements).await.map_err(flush_error)?;
-    Ok(())
+    let stored = match results.last() {
+        Some(last) => last.results::<Hash>().map_err(e)?,
+        None => vec![],
+    };
+    Ok(stored.into_iter().next().map(|h| h.content_hash))
 }
 
 /// Marks the document's post unpublished in D1.
 ///
 /// # Errors
-/// See [`FlushError`].
-pub async fn flush_unpublish(db: &D1Database, doc_id: &str) -> Result<(), FlushError> {
+/// D1's error, as text.
+pub async fn write_unpublish(db: &D1Database, doc_id: &str) -> Result<(), String> {
+    let e = |e: worker::Error| e.to_string();
     let statements = vec![
         db.prepare("UPDATE posts SET status = 'unpublished' WHERE doc_id = ?1")
             .bind(&[js(doc_id)])
-            .map_err(flush_error)?,
+            .map_err(e)?,
         db.prepare("DELETE FROM post_tags WHERE doc_id = ?1")
             .bind(&[js(doc_id)])
-            .map_err(flush_error)?,
+            .map_err(e)?,
     ];
-    db.batch(statements).await.map_err(flush_error)?;
+    db.batch(statements).await.map_err(e)?;
     Ok(())
 }
 
-/// Which document holds `slug` in D1, if any.
+/// Who holds `slug` in D1, and the highest version D1 has of `doc_id`.
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn slug_owner(db: &D1Database, slug: &str) -> Result<Option<String>, String> {
-    super::d1::first::<String>(
+pub async fn stored(
+    db: &D1Database,
+    doc_id: &str,
+    slug: &str,
+) -> Result<crate::intent::Stored, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        owner: Option<String>,
+        max_version: Option<f64>,
+    }
+    let row = super::d1::first::<Row>(
         db,
-        "SELECT doc_id FROM posts WHERE slug = ?1",
-        &[js(slug)],
-        Some("doc_id"),
+        "SELECT (SELECT doc_id FROM posts WHERE slug = ?1) AS owner,
+                (SELECT MAX(version) FROM versions WHERE doc_id = ?2) AS max_version",
+        &[js(slug), js(doc_id)],
+        None,
     )
-    .await
+    .await?;
+    Ok(crate::intent::Stored {
+        slug_owner: row.as_ref().and_then(|r| r.owner.clone()),
+        max_version: row.and_then(|r| r.max_version).map_or(0, |v| v as u64),
+    })
 }
 
 /// A `versions` row as D1 returns it.
@@ -275,6 +311,49 @@ pub struct VersionRow {
     content_hash: String,
     published_at: f64,
     first_published_at: f64,
+    /// How many parts hold the body in `version_parts` (0: in this row, before 0005).
+    #[serde(default)]
+    parts: Option<f64>,
+}
+
+/// The post of `row`, with its body read from its parts if it has any.
+///
+/// # Errors
+/// D1's error, or a damaged body, as text.
+pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String> {
+    let parts = row.parts.unwrap_or(0.0) as usize;
+    if parts == 0 {
+        return Ok(Post::from(row));
+    }
+    #[derive(Deserialize)]
+    struct Part {
+        data: String,
+    }
+    let rows = super::d1::all::<Part>(
+        db,
+        "SELECT data FROM version_parts WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3
+         ORDER BY part",
+        &[
+            js(&row.doc_id),
+            num(row.version as i64),
+            js(&row.content_hash),
+        ],
+    )
+    .await?;
+    if rows.len() != parts {
+        return Err(format!(
+            "version {} of {} has {} of its {parts} parts",
+            row.version,
+            row.doc_id,
+            rows.len()
+        ));
+    }
+    let body = join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>())?;
+    let mut post = Post::from(row);
+    post.content.html = body.html;
+    post.content.json = body.json;
+    post.content.text = body.text;
+    Ok(post)
 }
 
 impl From<VersionRow> for Post {
@@ -303,7 +382,7 @@ impl From<VersionRow> for Post {
 /// The columns of a version, for `SELECT`s that build a [`Post`].
 pub const VERSION_COLUMNS: &str =
     "v.doc_id, v.version, v.slug, v.title, v.excerpt, v.tags, v.html, \
-    v.json, v.text, v.word_count, v.content_hash, v.published_at, v.first_published_at";
+    v.json, v.text, v.word_count, v.content_hash, v.published_at, v.first_published_at, v.parts";
 
 /// One version of a document from D1.
 ///
@@ -314,7 +393,10 @@ pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Opti
         format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
     let row = super::d1::first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None)
         .await?;
-    Ok(row.map(Post::from))
+    match row {
+        Some(row) => load_post(db, row).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The KV key of the latest post under `slug`.
@@ -352,7 +434,7 @@ pub async fn sync_kv(
                     .await?
                     .ok_or_else(|| format!("version {} missing from D1", local.version))?,
             };
-            let body = serde_json::to_string(&post).map_err(|e| e.to_string())?;
+            let body = KvPost::of(&post, MAX_KV_POST_BYTES).to_json();
             kv.put(&kv_key(&post.content.slug), body)
                 .map_err(|e| e.to_string())?
                 .execute()
@@ -365,10 +447,18 @@ pub async fn sync_kv(
             }
             local.kv_slug = post.content.slug;
         } else if !local.kv_slug.is_empty() {
-            kv.delete(&kv_key(&local.kv_slug))
+            // A tombstone, not a delete: readers answer 404 from it without asking D1. The
+            // slug stays this document's in D1 while it is unpublished, so no other post can
+            // need the key; a later publish under another slug deletes it.
+            let gone = KvPost::Gone {
+                doc_id: local.doc_id.clone(),
+                version: local.version,
+            };
+            kv.put(&kv_key(&local.kv_slug), gone.to_json())
+                .map_err(|e| e.to_string())?
+                .execute()
                 .await
                 .map_err(|e| e.to_string())?;
-            local.kv_slug.clear();
         }
         Ok(())
     }
@@ -498,7 +588,15 @@ pub fn remove_entry(sql: &SqlStorage, id: u64) -> Result<bool, String> {
     Ok(cursor.rows_written() > 0)
 }
 
-/// Updates the document's row in D1's registry (created if missing). `next_publish_at` is
+/// What the document list shows of a document's publishing, besides its post row.
+pub struct Registry {
+    /// The earliest pending scheduled publish (ms).
+    pub next_publish_at: Option<i64>,
+    /// The pending or failed publish/unpublish, as JSON (see `intent_json` in the object).
+    pub problem: Option<String>,
+}
+
+/// Updates the document's row in D1's registry (created if missing). `publishing` is
 /// written only when given.
 ///
 /// # Errors
@@ -508,31 +606,81 @@ pub async fn touch(
     doc_id: &str,
     title: &str,
     now: i64,
-    next_publish_at: Option<Option<i64>>,
+    publishing: Option<Registry>,
 ) -> Result<(), String> {
-    match next_publish_at {
+    match publishing {
         None => {
             let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
                        ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at";
             super::d1::run(db, sql, &[js(doc_id), js(title), num(now)]).await
         }
-        Some(next) => {
-            let sql = "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at)
-                       VALUES (?1, ?2, ?3, ?3, ?4)
+        Some(r) => {
+            let sql = "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at,
+                         publish_problem)
+                       VALUES (?1, ?2, ?3, ?3, ?4, ?5)
                        ON CONFLICT (id) DO UPDATE SET title = excluded.title,
-                         updated_at = excluded.updated_at, next_publish_at = excluded.next_publish_at";
-            super::d1::run(
-                db,
-                sql,
-                &[
-                    js(doc_id),
-                    js(title),
-                    num(now),
-                    next.map_or(JsValue::NULL, num),
-                ],
-            )
-            .await
+                         updated_at = excluded.updated_at, next_publish_at = excluded.next_publish_at,
+                         publish_problem = excluded.publish_problem";
+            let problem = r.problem.as_deref().map_or(JsValue::NULL, js);
+            let next = r.next_publish_at.map_or(JsValue::NULL, num);
+            super::d1::run(db, sql, &[js(doc_id), js(title), num(now), next, problem]).await
         }
+    }
+}
+
+/// What D1 holds of `doc_id`'s post: its row, and the hash of the version it points at.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn d1_view(db: &D1Database, doc_id: &str) -> Result<serde_json::Value, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        slug: String,
+        status: String,
+        version: f64,
+        content_hash: Option<String>,
+        max_version: Option<f64>,
+    }
+    let row = super::d1::first::<Row>(
+        db,
+        "SELECT p.slug, p.status, p.version, v.content_hash,
+                (SELECT MAX(version) FROM versions WHERE doc_id = ?1) AS max_version
+         FROM posts p LEFT JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
+         WHERE p.doc_id = ?1",
+        &[js(doc_id)],
+        None,
+    )
+    .await?;
+    Ok(match row {
+        Some(r) => serde_json::json!({
+            "slug": r.slug,
+            "status": r.status,
+            "version": r.version as u64,
+            "content_hash": r.content_hash,
+            "max_version": r.max_version.map(|v| v as u64),
+        }),
+        None => serde_json::Value::Null,
+    })
+}
+
+/// What KV holds under `slug`: the post's version and hash, a pointer, or a tombstone.
+pub async fn kv_view(kv: &KvStore, slug: &str) -> serde_json::Value {
+    match kv.get(&kv_key(slug)).text().await {
+        Ok(Some(text)) => match KvPost::parse(&text) {
+            Some(KvPost::Post(p)) => serde_json::json!({
+                "slug": slug, "state": "post", "version": p.version,
+                "content_hash": p.content.content_hash,
+            }),
+            Some(KvPost::InD1 { version, .. }) => {
+                serde_json::json!({ "slug": slug, "state": "in_d1", "version": version })
+            }
+            Some(KvPost::Gone { version, .. }) => {
+                serde_json::json!({ "slug": slug, "state": "gone", "version": version })
+            }
+            None => serde_json::json!({ "slug": slug, "state": "unreadable" }),
+        },
+        Ok(None) => serde_json::json!({ "slug": slug, "state": "missing" }),
+        Err(e) => serde_json::json!({ "slug": slug, "error": e.to_string() }),
     }
 }
 

@@ -8,10 +8,11 @@ use worker::{Env, Request, Response, Result};
 
 use crate::error::Error;
 use crate::publish::{
-    cursor, etag, if_none_match, iso8601, list_query, page_html, Post, PAGE_CSP, POST_CACHE_CONTROL,
+    cursor, etag, if_none_match, iso8601, list_query, page_html, KvPost, Post, PAGE_CSP,
+    POST_CACHE_CONTROL,
 };
 
-use super::publisher::{kv_key, VersionRow, VERSION_COLUMNS};
+use super::publisher::{kv_key, load_post, VersionRow, VERSION_COLUMNS};
 use super::{d1, error_json, json_error, json_response};
 
 /// Adds the CORS headers of the reader API.
@@ -49,11 +50,17 @@ fn not_found(slug: &str) -> Result<Response> {
     )?)
 }
 
-/// The latest published version under `slug`: KV first, D1 on a miss.
+/// The latest published version under `slug`: KV first, D1 on a miss (or when KV points
+/// there: a post too large for KV). A KV tombstone answers "unpublished" without asking D1.
 async fn latest(env: &Env, slug: &str) -> std::result::Result<Option<Post>, String> {
     let kv = env.kv("POSTS").map_err(|e| e.to_string())?;
-    match kv.get(&kv_key(slug)).json::<Post>().await {
-        Ok(Some(post)) => return Ok(Some(post)),
+    match kv.get(&kv_key(slug)).text().await {
+        Ok(Some(text)) => match KvPost::parse(&text) {
+            Some(KvPost::Post(post)) => return Ok(Some(*post)),
+            Some(KvPost::Gone { .. }) => return Ok(None),
+            Some(KvPost::InD1 { .. }) => {}
+            None => worker::console_error!("KV holds an unreadable value for {slug}; using D1"),
+        },
         Ok(None) => {}
         Err(e) => worker::console_error!("KV read of {slug} failed, using D1: {e}"),
     }
@@ -61,9 +68,12 @@ async fn latest(env: &Env, slug: &str) -> std::result::Result<Option<Post>, Stri
         "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
          WHERE p.slug = ?1 AND p.status = 'published'"
     );
-    let row =
-        d1::first::<VersionRow>(&d1::db(env)?, &query, &[JsValue::from_str(slug)], None).await?;
-    Ok(row.map(Post::from))
+    let db = d1::db(env)?;
+    let row = d1::first::<VersionRow>(&db, &query, &[JsValue::from_str(slug)], None).await?;
+    match row {
+        Some(row) => load_post(&db, row).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 fn with_etag(response: Response, post: &Post) -> Result<Response> {
@@ -136,9 +146,11 @@ pub async fn post_version(env: &Env, slug: &str, version: u64) -> Result<Respons
     );
     let binds = [JsValue::from_str(slug), JsValue::from_f64(version as f64)];
     let result = match d1::db(env) {
-        Ok(db) => d1::first::<VersionRow>(&db, &query, &binds, None)
-            .await
-            .map(|row| row.map(Post::from)),
+        Ok(db) => match d1::first::<VersionRow>(&db, &query, &binds, None).await {
+            Ok(Some(row)) => load_post(&db, row).await.map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {

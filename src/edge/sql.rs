@@ -95,6 +95,14 @@ impl SqlStore {
             .collect()
     }
 
+    /// Everything stored, raw ([`crate::store::Export`]).
+    ///
+    /// # Errors
+    /// [`StorageError`] if SQLite cannot be read.
+    pub fn export(&self) -> Result<crate::store::Export, crate::error::Error> {
+        Ok(crate::store::Export::read(self)?)
+    }
+
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<(), StorageError> {
         self.sql.exec(query, bindings).map_err(err).map(|_| ())
     }

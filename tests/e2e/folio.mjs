@@ -43,9 +43,9 @@ export function adminKey() {
  * A running Folio: `url`, `wsUrl`, `stop()`, `restart()`, and as the operator: `api(path,
  * init)` (fetch with the admin key), `socketToken` (an admin API token for sockets) and
  * `token(claims)` (a token of the given user/role/doc/ttl_seconds/use). Each call gets its
- * own state.
+ * own state. With `{ faults: true }` the worker's test-only fault switch is on.
  */
-export async function startFolio(name) {
+export async function startFolio(name, { faults = false } = {}) {
   const dir = path.join(STATE, `${name}-${process.pid}-${Date.now()}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -77,6 +77,8 @@ export async function startFolio(name) {
       const log = openSync(path.join(dir, 'wrangler.log'), 'a');
       this.child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port),
         '--inspector-port', String(inspector), '--persist-to', dir,
+        // The test-only fault switch (POST /api/docs/{doc}/faults); off unless asked for.
+        ...(faults ? ['--var', 'FOLIO_FAULTS:on'] : []),
         '--show-interactive-dev-session=false'], {
         cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', log, log], detached: true,
       });
@@ -226,6 +228,33 @@ export function upgrade(url, headers = {}) {
     });
     ws.on('error', () => { });
   });
+}
+
+/** Opens `doc`, lets `write` edit it (one transaction), and waits until the server has it. */
+export async function editDoc(folio, doc, write) {
+  const c = connect(folio, doc);
+  try {
+    await synced(c.provider);
+    c.doc.transact(() => write(c.doc));
+    const want = Y.encodeStateVector(c.doc);
+    await waitFor(async () => {
+      const res = await folio.api(`/api/docs/${doc}/state`);
+      if (!res.ok) return false;
+      const server = new Y.Doc();
+      Y.applyUpdate(server, new Uint8Array(await res.arrayBuffer()));
+      return Buffer.compare(Buffer.from(Y.encodeStateVector(server)), Buffer.from(want)) === 0 ||
+        Y.encodeStateAsUpdate(c.doc, Y.encodeStateVector(server)).length <= 2;
+    }, 10_000, `edit of ${doc} stored`);
+  } finally {
+    disconnect(c);
+  }
+}
+
+/** Appends a paragraph with `text` to the document's rich-text body. */
+export function paragraph(doc, text) {
+  const p = new Y.XmlElement('paragraph');
+  doc.getXmlFragment('body').insert(doc.getXmlFragment('body').length, [p]);
+  p.insert(0, [new Y.XmlText(text)]);
 }
 
 export { Y };

@@ -1,7 +1,7 @@
 // Publishing: drafts become versioned posts in D1 and KV, served by the stateless reader API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFolio, connect, disconnect, synced, waitFor, Y } from './folio.mjs';
+import { startFolio, connect, disconnect, synced, waitFor, editDoc, paragraph, Y } from './folio.mjs';
 
 let folio;
 before(async () => { folio = await startFolio('publish'); });
@@ -13,31 +13,7 @@ const publish = async (doc) => {
   return { status: res.status, body: await res.json() };
 };
 
-/** Opens `doc`, lets `write` edit it, and waits until the server has the edit. */
-async function edit(doc, write) {
-  const c = connect(folio, doc);
-  try {
-    await synced(c.provider);
-    c.doc.transact(() => write(c.doc));
-    const want = Y.encodeStateVector(c.doc);
-    await waitFor(async () => {
-      const res = await api(`/api/docs/${doc}/state`);
-      if (!res.ok) return false;
-      const server = new Y.Doc();
-      Y.applyUpdate(server, new Uint8Array(await res.arrayBuffer()));
-      return Buffer.compare(Buffer.from(Y.encodeStateVector(server)), Buffer.from(want)) === 0 ||
-        Y.encodeStateAsUpdate(c.doc, Y.encodeStateVector(server)).length <= 2;
-    }, 10_000, `edit of ${doc} stored`);
-  } finally {
-    disconnect(c);
-  }
-}
-
-function paragraph(doc, text) {
-  const p = new Y.XmlElement('paragraph');
-  doc.getXmlFragment('body').insert(doc.getXmlFragment('body').length, [p]);
-  p.insert(0, [new Y.XmlText(text)]);
-}
+const edit = (doc, write) => editDoc(folio, doc, write);
 
 test('publish, read, ETag, and edits invisible until the next publish', async () => {
   await edit('pub-1', (d) => {
