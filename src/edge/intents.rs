@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS folio_schedule_log (
   entry INTEGER PRIMARY KEY,
   action TEXT NOT NULL,
   version INTEGER NOT NULL,
-  ran_at INTEGER NOT NULL
+  ran_at INTEGER NOT NULL,
+  runs INTEGER NOT NULL DEFAULT 1
 )";
 
 /// The intent's post is stored in parts of at most this many bytes (a Durable Object's
@@ -38,6 +39,7 @@ pub struct Ran {
     pub action: String,
     pub version: u64,
     pub ran_at: i64,
+    pub runs: u64,
 }
 
 /// The journal over the object's SQLite. `crash_at` is the fault switch's armed step (tests):
@@ -70,8 +72,9 @@ impl SqlJournal {
             .map_err(e)?;
         self.sql
             .exec(
-                "INSERT OR IGNORE INTO folio_schedule_log (entry, action, version, ran_at)
-                 VALUES (?, ?, ?, ?)",
+                // `runs` counts: an entry that ran twice would show it (the chaos test checks).
+                "INSERT INTO folio_schedule_log (entry, action, version, ran_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (entry) DO UPDATE SET runs = runs + 1",
                 vec![
                     (entry as i64).into(),
                     action.as_str().into(),
@@ -97,7 +100,7 @@ impl SqlJournal {
         let cursor = self
             .sql
             .exec(
-                "SELECT entry, action, version, ran_at FROM folio_schedule_log
+                "SELECT entry, action, version, ran_at, runs FROM folio_schedule_log
                  ORDER BY ran_at DESC, entry DESC LIMIT 100",
                 None,
             )
@@ -110,6 +113,7 @@ impl SqlJournal {
                 action: text(row.next()),
                 version: int(row.next()) as u64,
                 ran_at: int(row.next()),
+                runs: int(row.next()) as u64,
             });
         }
         Ok(out)

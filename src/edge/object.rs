@@ -643,7 +643,7 @@ impl DocumentObject {
                 "schedule": schedule.iter().map(entry_json).collect::<Vec<_>>(),
                 "ran": ran.iter().map(|r| serde_json::json!({
                     "entry": r.entry, "action": r.action, "version": r.version,
-                    "ran_at": iso8601(r.ran_at),
+                    "ran_at": iso8601(r.ran_at), "runs": r.runs,
                 })).collect::<Vec<_>>(),
                 "alarm": alarm.map(iso8601),
                 "d1": d1,
