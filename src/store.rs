@@ -433,6 +433,34 @@ mod tests {
     }
 
     #[test]
+    fn an_export_rebuilds_the_document_without_folio() {
+        let storage = MemoryStorage::new();
+        let (mut store, doc) = Store::open(storage.clone(), 1).unwrap();
+        edit(&doc, &mut store, 10).unwrap();
+        store.compact(&doc).unwrap();
+        edit(&doc, &mut store, 5).unwrap();
+        let export = Export::read(&storage).unwrap();
+        assert_eq!(export.log.len(), 5);
+        // Snapshot then log, applied in order by plain yrs.
+        let rebuilt = Doc::new();
+        {
+            let mut txn = rebuilt.transact_mut();
+            for bytes in std::iter::once(&export.snapshot).chain(export.log.iter().map(|(_, u)| u))
+            {
+                txn.apply_update(yrs::Update::decode_v1(bytes).unwrap())
+                    .unwrap();
+            }
+        }
+        assert_eq!(text_of(&rebuilt), text_of(&doc));
+        let json = export.to_json();
+        assert_eq!(json["format"], "folio-export-1");
+        assert_eq!(json["log"].as_array().unwrap().len(), 5);
+        // A document never stored exports empty.
+        let empty = Export::read(&MemoryStorage::new()).unwrap();
+        assert!(empty.head.is_none() && empty.snapshot.is_empty() && empty.log.is_empty());
+    }
+
+    #[test]
     fn each_load_has_its_own_client_id() {
         let storage = MemoryStorage::new();
         let (_, a) = Store::open(storage.clone(), fresh_client_id()).unwrap();

@@ -23,8 +23,14 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
 }
 
 export interface DocSummary {
-  id: string; title: string; status: 'draft' | 'published' | 'scheduled'; slug: string | null;
+  id: string; title: string; status: 'draft' | 'published' | 'scheduled' | 'failed'; slug: string | null;
   version: number | null; updated_at: string; published_at: string | null; next_publish_at: string | null;
+  publishing: Pending | null;
+}
+/** A publish or unpublish on its way (retried automatically) or failed (waits for the author). */
+export interface Pending {
+  action: 'publish' | 'unpublish'; version: number; state: 'retrying' | 'failed'; code: string;
+  message: string; attempts: number; next_attempt_at: string | null; scheduled_entry: number | null;
 }
 export interface Published { version: number; slug: string; status: string; published_at: string; created: boolean }
 export interface Entry { id: number; action: 'publish' | 'unpublish'; at: string }

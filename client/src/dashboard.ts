@@ -28,6 +28,8 @@ export function showDashboard(app: HTMLElement, session: Session): () => void {
         h('a', { href: `#/doc/${d.id}`, class: 'doc-title' }, d.title || 'Untitled'),
         h('span', { class: `badge ${d.status}` }, d.status),
         h('span', { class: 'muted' }, `edited ${when(d.updated_at)}`),
+        d.publishing ? h('span', { class: `problem ${d.publishing.state}`, role: 'note' },
+          `${d.publishing.action} ${d.publishing.state}: ${d.publishing.message}`) : null,
       )));
       if (!documents.length) list.replaceChildren(h('li', { class: 'muted' }, 'No documents yet.'));
     } catch (e) {

@@ -8,7 +8,7 @@ import Image from '@tiptap/extension-image';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { renderCaret, renderSelection, safeColor, safeName } from './carets';
-import { api, ApiError, Entry, Published, Version } from './api';
+import { api, ApiError, Entry, Pending, Published, Version } from './api';
 import { h, when } from './dom';
 import type { User } from './identity';
 import { atLeast, Session, socketToken } from './session';
@@ -159,6 +159,31 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
     link.textContent = p.status === 'published' ? `/p/${p.slug}` : '';
     link.setAttribute('href', `/p/${p.slug}`);
   };
+  // A publish or unpublish that failed, or is being retried: its reason, Retry and Cancel.
+  const pending = h('div', { class: 'pending', id: 'pending', role: 'alert' });
+  const loadPending = async () => {
+    try {
+      const { pending: p } = await api<{ pending: Pending | null }>(`/api/docs/${id}/publishing`);
+      if (!p) return pending.replaceChildren();
+      const what = `${p.action === 'publish' ? 'Publishing' : 'Unpublishing'}${p.scheduled_entry ? ' (scheduled)' : ''}`;
+      const state = p.state === 'failed'
+        ? `${what} failed: ${p.message}`
+        : `${what} is not confirmed yet (attempt ${p.attempts}); retried automatically ${p.next_attempt_at ? when(p.next_attempt_at) : 'soon'}: ${p.message}`;
+      pending.replaceChildren(h('p', {}, state), h('div', { class: 'row' },
+        h('button', { id: 'pending-retry', onclick: async () => {
+          try {
+            showPublished(await api<Published>(`/api/docs/${id}/publishing/retry`, { method: 'POST' }));
+            info('Done.');
+            loadVersions();
+          } catch (e) { fail(e); }
+          loadPending();
+        } }, 'Retry now'),
+        p.state !== 'failed' ? null : h('button', { id: 'pending-cancel', onclick: async () => {
+          try { await api(`/api/docs/${id}/publishing`, { method: 'DELETE' }); info('Cancelled.'); } catch (e) { fail(e); }
+          loadPending();
+        } }, 'Cancel')));
+    } catch (e) { fail(e); }
+  };
   const publish = async () => {
     try {
       const p = await api<Published>(`/api/docs/${id}/publish`, { method: 'POST' });
@@ -166,12 +191,14 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
       info(p.created ? `Published version ${p.version}.` : `Nothing changed since version ${p.version}.`);
       loadVersions();
     } catch (e) { fail(e); }
+    loadPending();
   };
   const unpublish = async () => {
     try {
       showPublished(await api<Published>(`/api/docs/${id}/unpublish`, { method: 'POST' }));
       info('Unpublished: readers no longer see this post.');
     } catch (e) { fail(e); }
+    loadPending();
   };
 
   // Schedule.
@@ -237,7 +264,7 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
           h('label', { for: 'tags' }, 'Tags'), tags),
         !canPublish ? null : h('section', { 'aria-labelledby': 'pub-h' }, h('h2', { id: 'pub-h' }, 'Publishing'),
           h('div', { class: 'row' }, h('button', { class: 'primary', onclick: publish }, 'Publish'), h('button', { onclick: unpublish }, 'Unpublish')),
-          pubState, link),
+          pubState, link, pending),
         !canEdit ? null : h('section', { 'aria-labelledby': 'preview-h' }, h('h2', { id: 'preview-h' }, 'Preview'),
           h('button', { id: 'preview', onclick: makePreview }, 'Share a preview link'), previewLink),
         !canPublish ? null : h('section', { 'aria-labelledby': 'sched-h' }, h('h2', { id: 'sched-h' }, 'Schedule'),
@@ -248,7 +275,7 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
       ),
     ),
   ));
-  if (canPublish) loadSchedule();
+  if (canPublish) { loadSchedule(); loadPending(); }
   loadVersions();
 
   return () => {

@@ -13,7 +13,7 @@ let browser;
 const consoleErrors = [];
 
 before(async () => {
-  folio = await startFolio('browser');
+  folio = await startFolio('browser', { faults: true });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -163,6 +163,36 @@ test('publish from the page; a scheduled publish appears on the public page afte
     await pub.goto(`${folio.url}/p/later-post`);
     assert.match(await pub.locator('article').innerText(), /Right on time\./);
     await pub.close();
+  } finally {
+    await ada.context.close();
+  }
+});
+
+test('a publish that fails is shown with its reason and the author retries it; the dashboard lists it', async () => {
+  const ada = await author('Ada', '#e11d48');
+  try {
+    const id = await newDoc();
+    await openDoc(ada.page, id);
+    await writeDraft(ada.page, id, 'Stuck Post', 'Too big, they said.');
+    // The next D1 write fails as a row too large would (the test-only fault switch).
+    const armed = await folio.api(`/api/docs/${id}/faults`, {
+      method: 'POST', body: JSON.stringify({ fail_d1: 'D1_ERROR: string or blob too big: SQLITE_TOOBIG' }),
+    });
+    assert.equal(armed.status, 200);
+    await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
+    const pending = ada.page.locator('#pending');
+    await pending.getByText(/Publishing failed: the store refused the post as too large/).waitFor({ timeout: 10_000 });
+    // The dashboard shows it as failed, with the reason.
+    const dash = await ada.context.newPage();
+    await dash.goto(`${folio.url}/#/`);
+    const row = dash.locator('.docs li', { hasText: 'Stuck Post' });
+    await row.locator('.badge.failed').waitFor({ timeout: 15_000 });
+    assert.match(await row.locator('.problem').innerText(), /publish failed: the store refused/);
+    await dash.close();
+    // The cause is gone: Retry publishes it.
+    await ada.page.locator('#pending-retry').click();
+    await ada.page.locator('a.public-link', { hasText: '/p/stuck-post' }).waitFor({ timeout: 10_000 });
+    await waitFor(async () => (await pending.innerText()) === '', 10_000, 'the failure cleared');
   } finally {
     await ada.context.close();
   }
@@ -358,6 +388,8 @@ test('no errors in the browser console', () => {
   // WebSocket failures while deliberately offline are the browser's own report, not the app's.
   const real = consoleErrors.filter((e) => !/WebSocket connection .* failed|ERR_INTERNET_DISCONNECTED/.test(e))
     // Signed out, the page's session check and the wrong key answer 401, as they should.
-    .filter((e) => !/^Visitor: Failed to load resource: .* 401/.test(e));
+    .filter((e) => !/^Visitor: Failed to load resource: .* 401/.test(e))
+    // The publish refused on purpose (fault switch) answers 413, as it should.
+    .filter((e) => !/^Ada: Failed to load resource: .* 413/.test(e));
   assert.deepEqual(real, []);
 });
