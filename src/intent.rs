@@ -67,6 +67,25 @@ pub struct Intent {
     pub failed: bool,
 }
 
+impl Intent {
+    /// A new intent, due for recovery [`RECOVERY_MS`] from `now` if nothing completes it.
+    pub fn new(doc_id: &str, action: Action, version: u64, now: i64) -> Intent {
+        Intent {
+            doc_id: doc_id.to_string(),
+            action,
+            version,
+            content_hash: String::new(),
+            slug: String::new(),
+            entry: None,
+            created_at: now,
+            attempts: 0,
+            next_at: now + RECOVERY_MS,
+            problem: None,
+            failed: false,
+        }
+    }
+}
+
 /// Why an attempt failed, as the author sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
@@ -312,17 +331,10 @@ pub async fn publish(
         .map_err(|e| classify(&e))?;
     let version = next_version(local.as_ref(), pending.as_ref(), stored.max_version, &hash);
     let intent = Intent {
-        doc_id: doc_id.to_string(),
-        action: Action::Publish,
-        version,
         content_hash: hash,
         slug: rendered.slug.clone(),
         entry,
-        created_at: now,
-        attempts: 0,
-        next_at: now + RECOVERY_MS,
-        problem: None,
-        failed: false,
+        ..Intent::new(doc_id, Action::Publish, version, now)
     };
     let taken = stored.slug_owner.filter(|owner| owner != doc_id).is_some();
     let (published_at, first) = match &local {
@@ -396,17 +408,10 @@ pub async fn unpublish(
     if !retried {
         let base = local.clone().unwrap_or_default();
         let intent = Intent {
-            doc_id: doc_id.to_string(),
-            action: Action::Unpublish,
-            version: base.version,
             content_hash: base.content_hash.clone(),
             slug: base.slug.clone(),
             entry,
-            created_at: now,
-            attempts: 0,
-            next_at: now + RECOVERY_MS,
-            problem: None,
-            failed: false,
+            ..Intent::new(doc_id, Action::Unpublish, base.version, now)
         };
         world.arm(intent.next_at).await.map_err(local_failure)?;
         journal.record(&intent, None).map_err(local_failure)?;
@@ -611,17 +616,8 @@ mod tests {
         assert_eq!(next_version(Some(&local(3, "a")), None, 4, "a"), 5);
         // A pending intent spent number 4, even if D1 never saw it.
         let pending = Intent {
-            doc_id: "d".into(),
-            action: Action::Publish,
-            version: 4,
             content_hash: "b".into(),
-            slug: String::new(),
-            entry: None,
-            created_at: 0,
-            attempts: 1,
-            next_at: 0,
-            problem: None,
-            failed: false,
+            ..Intent::new("d", Action::Publish, 4, 0)
         };
         assert_eq!(
             next_version(Some(&local(3, "a")), Some(&pending), 3, "c"),

@@ -395,14 +395,7 @@ fn random_crashes_and_d1_faults_never_lose_or_reuse_a_version() {
                 _ => {}
             }
             if rng.next(3) == 0 {
-                let names = [
-                    "publish.recorded",
-                    "publish.written",
-                    "publish.committed",
-                    "unpublish.recorded",
-                    "unpublish.written",
-                    "unpublish.committed",
-                ];
+                let names = &Step::NAMES[..6]; // every step of publish and unpublish
                 j.crash_at = Some(names[rng.next(names.len() as u64) as usize].into());
             }
             if rng.next(4) == 0 {

@@ -511,17 +511,11 @@ impl DocumentObject {
         let Some(entry) = entry else { return };
         let now = now_ms();
         let failed = Intent {
-            doc_id: id.to_string(),
-            action,
-            version: 0,
-            content_hash: String::new(),
-            slug: String::new(),
             entry: Some(entry),
-            created_at: now,
             attempts: 1,
-            next_at: now,
             problem: Some(problem.clone()),
             failed: true,
+            ..Intent::new(id, action, 0, now)
         };
         if let Err(e) = self.journal(now).record(&failed, None) {
             console_error!("recording a failed scheduled entry: {e}");

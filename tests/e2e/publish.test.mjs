@@ -240,3 +240,10 @@ test('restoring a version while an editor is connected: the editor receives it l
     disconnect(editor);
   }
 });
+
+test('the test-only fault switch does not exist unless the worker runs with FOLIO_FAULTS=on', async () => {
+  const res = await api('/api/docs/pub-1/faults', { method: 'POST', body: JSON.stringify({ crash_at: 'publish.written' }) });
+  assert.equal(res.status, 404);
+  // And publishing is unaffected.
+  assert.equal((await publish('pub-1')).status, 200);
+});
