@@ -35,8 +35,9 @@ const counts = {
 const problems = [];
 const fail = (what) => { counts.disagreements++; problems.push(what); console.error(`DISAGREEMENT: ${what}`); };
 
-// Per document: what the API confirmed last, and what was attempted after it.
-const history = Object.fromEntries(DOCS.map((d) => [d, { confirmed: null, since: [] }]));
+// Per document, this cycle's requests: { action, scheduled, start, end (unset: unanswered),
+// ok, version, status }; and the scheduled entries already seen run.
+const history = Object.fromEntries(DOCS.map((d) => [d, { attempts: [], ran: new Set() }]));
 const scheduled = new Map(); // `${doc}:${entry id}` → { doc, entry }
 const lastSeen = {}; // doc → the tokens of this cycle the observer saw
 
@@ -111,7 +112,6 @@ function bodyText(doc) {
 }
 
 async function act(doc) {
-  const h = history[doc];
   const r = rand();
   let action;
   let path;
@@ -130,15 +130,20 @@ async function act(doc) {
       const armed = await folio.api(`/api/docs/${doc}/faults`, { method: 'POST', body: JSON.stringify({ crash_at: step }) });
       if (armed.ok) counts.faults_armed++;
     }
-    h.since.push(body ? `scheduled ${action}` : action);
+  } catch {
+    return; // killed before the request was made
+  }
+  const attempt = { action, scheduled: !!body, start: performance.now(), ok: false };
+  history[doc].attempts.push(attempt);
+  try {
     const res = await folio.api(path, { method: 'POST', body });
     const json = await res.json();
+    attempt.end = performance.now();
     if (body && res.status === 201) {
       counts.scheduled++;
       scheduled.set(`${doc}:${json.id}`, { doc, entry: json.id });
     } else if (!body && res.status === 200) {
-      h.confirmed = { action, version: json.version, status: json.status };
-      h.since = [];
+      Object.assign(attempt, { ok: true, version: json.version, status: json.status });
       if (action === 'publish') counts.publishes_confirmed++; else counts.unpublishes_confirmed++;
     }
   } catch {
@@ -191,13 +196,19 @@ async function check(cycle) {
       if (ran && !pending) {
         counts.scheduled_ran++;
         scheduled.delete(key);
-        history[doc].confirmed = null;
       } else if (pending && !ran) {
         counts.scheduled_pending++;
       } else {
         fail(`cycle ${cycle}: entry ${entry} of ${doc} ran=${!!ran} pending=${!!pending}`);
       }
     }
+    // An entry that ran since the last check (even one whose scheduling request was never
+    // answered) changed the post after anything the API confirmed.
+    const h = history[doc];
+    const newlyRan = v.ran.filter((r) => !h.ran.has(r.entry));
+    for (const r of newlyRan) h.ran.add(r.entry);
+    const attempts = h.attempts;
+    h.attempts = [];
     const c = v.confirmed;
     if (!c) continue;
     if (v.pending?.state === 'failed') continue; // visible to authors; the rest may lag it
@@ -217,15 +228,19 @@ async function check(cycle) {
     if (c.status === 'published' ? read?.version !== c.version : res.status !== 404) {
       fail(`cycle ${cycle}: ${doc} readers get ${res.status} v${read?.version} vs ${JSON.stringify(c)}`);
     }
-    // What the API confirmed last is what happened, unless a later action was attempted.
-    const h = history[doc];
-    if (h.confirmed) {
-      const later = h.since.length > 0;
-      if (!later && (h.confirmed.status !== c.status || h.confirmed.version !== c.version)) {
-        fail(`cycle ${cycle}: ${doc} confirmed ${JSON.stringify(h.confirmed)} but is ${JSON.stringify(c)}`);
+    // What the API confirmed last is what happened, unless another request overlapped it or
+    // came after it (requests for one document are serialized in its object, in an order the
+    // client cannot see), or a scheduled entry ran.
+    const confirmed = attempts.filter((x) => x.ok);
+    const last = confirmed.reduce((a, x) => (a && a.end > x.end ? a : x), null);
+    if (last) {
+      const later = newlyRan.length > 0 ||
+        attempts.some((x) => x !== last && (x.end === undefined || x.end > last.start));
+      if (!later && (last.status !== c.status || last.version !== c.version)) {
+        fail(`cycle ${cycle}: ${doc} confirmed ${JSON.stringify(last)} but is ${JSON.stringify(c)}`);
       }
-      if (c.version < h.confirmed.version) {
-        fail(`cycle ${cycle}: ${doc} went back from confirmed v${h.confirmed.version} to v${c.version}`);
+      if (c.version < last.version) {
+        fail(`cycle ${cycle}: ${doc} went back from confirmed v${last.version} to v${c.version}`);
       }
     }
   }
