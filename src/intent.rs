@@ -278,9 +278,20 @@ fn local_failure(e: String) -> Problem {
     Problem::transient(format!("the document's storage failed: {e}"))
 }
 
+/// A publish D1 confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub local: Local,
+    /// A new version was made (not the confirmed one returned again).
+    pub created: bool,
+    /// The post this call wrote, so KV can be written without reading it back from D1
+    /// (`None` when it wrote nothing, or drove an intent recorded earlier).
+    pub post: Option<Post>,
+}
+
 /// Publishes `rendered` for `doc_id` (for scheduled entry `entry`, if any): decides the
-/// version, records the intent, drives it. `Ok(None)` when the content is already the
-/// published version.
+/// version, records the intent, drives it. Content equal to the published version confirms
+/// that version (`created: false`).
 pub async fn publish(
     journal: &mut impl Journal,
     world: &mut impl World,
@@ -288,7 +299,7 @@ pub async fn publish(
     rendered: Rendered,
     entry: Option<u64>,
     now: i64,
-) -> Result<(Local, bool), Problem> {
+) -> Result<Published, Problem> {
     let local = journal.local().map_err(local_failure)?;
     let pending = journal.intent().map_err(local_failure)?;
     let hash = rendered.content_hash.clone();
@@ -305,7 +316,11 @@ pub async fn publish(
                 .map_err(local_failure)?;
         }
         return match drive(journal, world, now).await {
-            Outcome::Done(l) => Ok((l, true)),
+            Outcome::Done(local) => Ok(Published {
+                local,
+                created: true,
+                post: None,
+            }),
             Outcome::Idle => Err(Problem::transient(format!(
                 "version {version} was not confirmed; try again"
             ))),
@@ -322,7 +337,11 @@ pub async fn publish(
                     .consume_entry(entry, Action::Publish, l.version)
                     .map_err(local_failure)?;
             }
-            return Ok((l.clone(), false));
+            return Ok(Published {
+                local: l.clone(),
+                created: false,
+                post: None,
+            });
         }
     }
     let stored = world
@@ -366,10 +385,11 @@ pub async fn publish(
         .checkpoint(Step::Recorded.name(Action::Publish))
         .map_err(local_failure)?;
     match drive(journal, world, now).await {
-        Outcome::Done(l) => {
-            let created = local.is_none_or(|old| old.version != l.version);
-            Ok((l, created))
-        }
+        Outcome::Done(l) => Ok(Published {
+            created: local.is_none_or(|old| old.version != l.version),
+            local: l,
+            post: Some(post),
+        }),
         Outcome::Idle => Err(Problem::transient("the publish was not recorded")),
         Outcome::Failed(p) => Err(p),
     }
@@ -550,15 +570,6 @@ async fn attempt(
         .checkpoint(Step::Committed.name(action))
         .map_err(crashed)?;
     Ok(local)
-}
-
-/// Makes a failed or backing-off intent due now (the author's "retry").
-pub fn retry(intent: &Intent, now: i64) -> Intent {
-    Intent {
-        failed: false,
-        next_at: now,
-        ..intent.clone()
-    }
 }
 
 #[cfg(test)]

@@ -194,18 +194,26 @@ pub fn body_parts(content: &Rendered, max: usize) -> Vec<String> {
         text: content.text.clone(),
     };
     let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-    let mut parts = Vec::new();
-    let mut rest = json.as_str();
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(max.max(4));
+    split_utf8(&json, max).map(str::to_string).collect()
+}
+
+/// `text` in pieces of at most `max` bytes (`max` ≥ 4, so a piece always holds a whole
+/// character), each ending on a character boundary; joined in order they are `text`.
+pub fn split_utf8(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let max = max.max(4);
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut cut = rest.len().min(max);
         while !rest.is_char_boundary(cut) {
             cut -= 1;
         }
-        let (part, tail) = rest.split_at(cut);
-        parts.push(part.to_string());
+        let (piece, tail) = rest.split_at(cut);
         rest = tail;
-    }
-    parts
+        Some(piece)
+    })
 }
 
 /// The body from its parts, in order.

@@ -38,6 +38,7 @@ fn publish(
         None,
         now,
     ))
+    .map(|p| (p.local, p.created))
 }
 
 fn unpublish(j: &mut MemoryJournal, d1: &mut FakeD1, now: i64) -> Result<Local, intent::Problem> {
@@ -275,7 +276,11 @@ fn permanent_failures_are_kept_visible_and_not_retried_transient_ones_back_off()
         "retried"
     );
     // The author retries (the cause is gone): it goes through.
-    j.intent = Some(intent::retry(&kept, 2_000_000));
+    j.intent = Some(intent::Intent {
+        failed: false,
+        next_at: 2_000_000,
+        ..kept
+    });
     assert!(matches!(
         alarm(&mut j, &mut d1, 2_000_000),
         Outcome::Done(_)
@@ -429,4 +434,35 @@ fn random_crashes_and_d1_faults_never_lose_or_reuse_a_version() {
             agree(&j, &d1);
         }
     }
+}
+
+#[test]
+fn a_publish_hands_back_the_post_it_wrote_so_kv_need_not_read_it_from_d1() {
+    let (mut j, mut d1) = (MemoryJournal::default(), FakeD1::default());
+    let first = block_on(intent::publish(
+        &mut j,
+        &mut d1,
+        DOC,
+        rendered("post", "one"),
+        None,
+        0,
+    ))
+    .unwrap();
+    let post = first.post.expect("the post written");
+    assert_eq!(
+        (post.version, post.content.content_hash.as_str()),
+        (1, "hash-of-post-one")
+    );
+    assert_eq!(first.local.version, 1);
+    // Nothing written: nothing handed back.
+    let again = block_on(intent::publish(
+        &mut j,
+        &mut d1,
+        DOC,
+        rendered("post", "one"),
+        None,
+        5,
+    ))
+    .unwrap();
+    assert!(!again.created && again.post.is_none());
 }

@@ -8,7 +8,7 @@
 use worker::{console_error, D1Database, SqlStorage, SqlStorageValue, State};
 
 use crate::intent::{Intent, Journal, Local, Stored, World};
-use crate::publish::{Action, Post};
+use crate::publish::{split_utf8, Action, Post};
 
 use super::publisher::{self, int, read_local, text, write_local};
 
@@ -164,22 +164,13 @@ impl Journal for SqlJournal {
         self.update(intent)?;
         if let Some(post) = post {
             let json = serde_json::to_string(post).map_err(|err| err.to_string())?;
-            let mut rest = json.as_str();
-            let mut part = 0i64;
-            while !rest.is_empty() {
-                let mut cut = rest.len().min(POST_PART_BYTES);
-                while !rest.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                let (head, tail) = rest.split_at(cut);
+            for (part, piece) in split_utf8(&json, POST_PART_BYTES).enumerate() {
                 self.sql
                     .exec(
                         "INSERT INTO folio_intent_post (part, data) VALUES (?, ?)",
-                        vec![part.into(), head.into()],
+                        vec![(part as i64).into(), piece.into()],
                     )
                     .map_err(e)?;
-                part += 1;
-                rest = tail;
             }
         }
         if let Some(entry) = intent.entry {

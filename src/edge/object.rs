@@ -566,8 +566,9 @@ impl DocumentObject {
         if self.crashed(&journal) {
             return Err(crash_problem());
         }
-        self.rearm(&db, &kv, None).await;
-        result
+        let written = result.as_ref().ok().and_then(|p| p.post.as_ref());
+        self.rearm(&db, &kv, written).await;
+        result.map(|p| (p.local, p.created))
     }
 
     /// Takes the post off the reader API (for scheduled entry `entry`). The caller holds the
