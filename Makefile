@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench stack deploy clean
+.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench profile stack deploy clean
 FUZZ_SECONDS ?= 60
 
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
@@ -77,10 +77,17 @@ browser: build
 	@scripts/dev-vars.sh
 	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/browser/*.test.mjs
 
-## Edit propagation latency between stock y-websocket clients (prints p50/p99).
+## Folio against the reference y-websocket server and a no-op relay in the same workerd, with
+## the same stock-client load: 2/10/50 writers, a rate sweep, 200 viewers (README "Performance").
+## BENCH_ARGS passes options, e.g. BENCH_ARGS="--servers folio --only sweep".
 bench: tools build
 	@scripts/dev-vars.sh
-	@$(ENV) node bench/latency.mjs
+	@$(ENV) node bench/fanout.mjs $(BENCH_ARGS)
+
+## A CPU profile of Folio's isolate under load (10 writers x 50 edits/s), as self time by function.
+profile: tools build
+	@scripts/dev-vars.sh
+	@$(ENV) node bench/profile.mjs $(PROFILE_ARGS)
 
 ## How deep yrs can nest values and types on the wasm stack that ships (wasm32-wasip1 under
 ## Node's WASI, release profile): the measurement behind MAX_VALUE_NESTING / MAX_TYPE_NESTING.

@@ -42,11 +42,13 @@ fn seeded() -> (Room<MemoryStorage>, MemoryStorage) {
     };
     room.receive(&mut Conn::default(), &protocol::update(update))
         .expect("the seed applies");
+    room.flush().expect("the seed is stored");
     (room, storage)
 }
 
-/// Checks that a fresh load of `storage` equals the room in memory.
-fn durable(room: &Room<MemoryStorage>, storage: &MemoryStorage) {
+/// Flushes the room, then checks that a fresh load of `storage` equals the room in memory.
+fn durable(room: &mut Room<MemoryStorage>, storage: &MemoryStorage) {
+    room.flush().expect("memory storage does not fail");
     let loaded = match Room::open(storage.clone()) {
         Ok(room) => room,
         Err(e) => panic!("what was stored does not load: {e}"),
@@ -80,6 +82,10 @@ pub fn frames(data: &[u8]) {
             &mut viewer
         };
         let result = room.receive(conn, frame);
+        // Coalescing: a flush after every third frame, so refusals meet queued updates.
+        if n % 3 == 2 {
+            room.flush().expect("memory storage does not fail");
+        }
         if result.is_err() || conn.read_only {
             assert_eq!(
                 state(&room),
@@ -89,7 +95,7 @@ pub fn frames(data: &[u8]) {
         }
         n += 1;
     }
-    durable(&room, &storage);
+    durable(&mut room, &storage);
 }
 
 /// One update (Yjs v1) applied to a document with content.
@@ -106,7 +112,7 @@ pub fn update(data: &[u8]) {
             "a refused update changed the document"
         ),
     }
-    durable(&room, &storage);
+    durable(&mut room, &storage);
 }
 
 /// A token (as text) verified against a fixed key, and the header parsers.

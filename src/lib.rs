@@ -25,7 +25,9 @@
 //! let mut room = Room::open(MemoryStorage::new()).unwrap();
 //! let mut conn = Conn::default();
 //! let out = room.receive(&mut conn, &folio::protocol::update(edit)).unwrap();
-//! assert!(out.broadcast.is_some()); // relayed to every other editor, after it was stored
+//! assert!(out.queued); // applied, and queued for the next flush
+//! let flush = room.flush().unwrap(); // stored, then relayed: one frame for every other editor
+//! assert_eq!(flush.frames.len(), 1);
 //! assert_eq!(room.store().log_len(), 1);
 //! ```
 

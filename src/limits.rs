@@ -124,3 +124,9 @@ pub const POST_PART_BYTES: usize = 512 << 10;
 /// A post whose JSON is larger than this is not copied into KV (a value holds at most 25 MiB):
 /// KV holds a pointer and readers get the body from D1.
 pub const MAX_KV_POST_BYTES: usize = 20 << 20;
+
+/// Coalescing (see `room`): under load, a document relays what it received at most this often
+/// (ms), as one merged update (stored as one log row) and one awareness frame per receiver.
+/// The first change after a quiet spell goes out at once, so two authors see no added delay.
+/// Chosen by measurement with `make bench` (README "Performance").
+pub const FLUSH_INTERVAL_MS: i64 = 5;

@@ -1,7 +1,16 @@
 //! One document's live session: the Yrs document, its [`Store`], and the awareness states of
 //! the connected editors. Message handling is a function of (room, connection, frame) →
-//! (replies to the sender, one message for everyone else, storage writes), with no sockets:
-//! the edge layer delivers what [`Outcome`] says.
+//! (replies to the sender, storage writes, changes queued for everyone else), with no sockets:
+//! the edge layer delivers what [`Outcome`] and [`Room::flush`] say.
+//!
+//! # Coalescing
+//! Updates and awareness states are applied when they arrive but relayed in flushes: the
+//! updates queued since the last flush are merged into one update, appended to the log as one
+//! row, and only then sent as one frame per receiver (awareness likewise, latest state per
+//! client). The edge decides when to flush ([`Cadence`]): at once for the first change after a
+//! quiet spell, at most every [`FLUSH_INTERVAL_MS`] under load. Anything that reads the document
+//! to send it elsewhere (a SyncStep1 reply, the document state, a publish) stores the queue
+//! first ([`Room::persist`]), so nothing unstored ever leaves the object.
 //!
 //! # Invariants
 //! - The in-memory document always equals what storage holds (see [`crate::store`] rule 1).
@@ -9,8 +18,11 @@
 //!   document from storage; other connections are unaffected.
 //! - After a storage error the room must be dropped ([`Error::Storage`] says so): the edge
 //!   closes its sockets with 1011 and the next event loads the document again.
-//! - Work per incoming update is proportional to the update (decode, apply, append, one
-//!   encoding of the relay) — never to the document, except the amortised compaction.
+//! - Work per incoming update is proportional to the update (decode, apply; its share of one
+//!   merge, one append and one relay per flush) — never to the document, except the amortised
+//!   compaction.
+//! - The document in memory is what storage holds plus the queued updates; a refused update
+//!   stores the queue before the document is reloaded, so nothing queued is lost.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +33,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::error::{Error, Result};
 use crate::limits::{
     BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
-    MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES,
+    FLUSH_INTERVAL_MS, MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES,
 };
 use crate::protocol::{self, AwarenessEntry, Incoming};
 use crate::store::{fresh_client_id, Storage, Store};
@@ -67,12 +79,118 @@ pub struct Conn {
 pub struct Outcome {
     /// Frames for the sender only.
     pub reply: Vec<Vec<u8>>,
-    /// One frame for every other connection of the document.
-    pub broadcast: Option<Vec<u8>>,
+    /// Something was queued for the other connections: flush (see [`Cadence`]).
+    pub queued: bool,
     /// The connection's [`Conn`] changed and should be saved with the socket.
     pub conn_changed: bool,
-    /// The document changed (and the change is stored).
+    /// The document changed (stored at the next flush, before anyone hears of it).
     pub edited: bool,
+}
+
+/// Who contributed to a queue: its frame goes to every connection but a sole contributor
+/// (several contributors each get their own changes back, which Yjs ignores as known).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Senders {
+    #[default]
+    Nobody,
+    One(u64),
+    Many,
+}
+
+impl Senders {
+    fn add(&mut self, key: u64) {
+        *self = match *self {
+            Senders::Nobody => Senders::One(key),
+            Senders::One(k) if k == key => Senders::One(k),
+            _ => Senders::Many,
+        };
+    }
+
+    /// The connection (by [`Conn::key`]) that must not get the frame back.
+    pub fn except(self) -> Option<u64> {
+        match self {
+            Senders::One(key) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// The changes received since the last flush.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Applied updates, in order of arrival, not yet relayed.
+    updates: Vec<Vec<u8>>,
+    /// How many of `updates` (a prefix) are already in the log.
+    stored: usize,
+    /// Bytes of the updates not yet in the log (they count against the document cap).
+    unstored_bytes: u64,
+    update_senders: Senders,
+    /// The latest awareness entry per client, not yet relayed.
+    awareness: BTreeMap<u64, AwarenessEntry>,
+    awareness_senders: Senders,
+}
+
+/// What one flush sends: each frame to every connection but `except` (a [`Conn::key`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flush {
+    pub frames: Vec<(Vec<u8>, Option<u64>)>,
+}
+
+/// `updates` as few updates as possible: one merged update, or (if yrs cannot merge them,
+/// which valid updates never cause) the updates themselves.
+fn merged(updates: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    match updates {
+        [] => vec![],
+        [one] => vec![one.clone()],
+        many => yrs::merge_updates_v1(many).map_or_else(|_| many.to_vec(), |m| vec![m]),
+    }
+}
+
+/// When to flush: the first change after a quiet spell goes out at once; under load, flushes
+/// come at most every [`FLUSH_INTERVAL_MS`], each carrying what arrived meanwhile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cadence {
+    last_flush_ms: Option<i64>,
+    due_ms: Option<i64>,
+}
+
+/// What [`Cadence::queued`] asks of the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Flush now.
+    Now,
+    /// Flush at this time (ms): set a timer for it.
+    At(i64),
+    /// A flush is already due; nothing to do.
+    Pending,
+}
+
+impl Cadence {
+    /// Something was queued at `now_ms`.
+    pub fn queued(&mut self, now_ms: i64) -> When {
+        if self.due_ms.is_some() {
+            return When::Pending;
+        }
+        match self.last_flush_ms {
+            Some(last) if now_ms - last < FLUSH_INTERVAL_MS => {
+                let due = last + FLUSH_INTERVAL_MS;
+                self.due_ms = Some(due);
+                When::At(due)
+            }
+            _ => When::Now,
+        }
+    }
+
+    /// A flush ran at `now_ms`.
+    pub fn flushed(&mut self, now_ms: i64) {
+        self.last_flush_ms = Some(now_ms);
+        self.due_ms = None;
+    }
+
+    /// Whether a timer is waiting to flush.
+    pub fn is_due(&self) -> bool {
+        self.due_ms.is_some()
+    }
 }
 
 /// The frame that tells everyone `conn`'s awareness clients are gone (clock + 1, state
@@ -166,6 +284,8 @@ pub struct Room<S> {
     /// Each connection's budget, by [`Conn::key`]. Memory only: a flooding client keeps the
     /// object awake, and a fresh budget after a wake is harmless.
     budgets: std::collections::HashMap<u64, Budget>,
+    /// What the next flush relays (see the module docs).
+    queue: Queue,
 }
 
 impl<S: Storage> Room<S> {
@@ -181,7 +301,69 @@ impl<S: Storage> Room<S> {
             awareness: BTreeMap::new(),
             claimed: Default::default(),
             budgets: Default::default(),
+            queue: Queue::default(),
         })
+    }
+
+    /// Stores the queued updates not yet in the log, as one row. Call it before anything read
+    /// from the document leaves the object (store rule 1); [`Room::flush`] does.
+    ///
+    /// # Errors
+    /// [`Error::Storage`]: drop the room (nothing queued was relayed).
+    pub fn persist(&mut self) -> Result<()> {
+        self.store_queued(true).map(drop)
+    }
+
+    /// [`Room::persist`], returning the rows it appended; without the compaction check when
+    /// the document in memory may be damaged (a refused update is being undone).
+    fn store_queued(&mut self, compact: bool) -> Result<Vec<Vec<u8>>> {
+        let q = &self.queue;
+        if q.stored == q.updates.len() {
+            return Ok(vec![]);
+        }
+        let rows = merged(&q.updates[q.stored..]);
+        for row in &rows {
+            self.store.append(row)?;
+        }
+        self.queue.stored = self.queue.updates.len();
+        self.queue.unstored_bytes = 0;
+        if compact {
+            self.store.maybe_compact(&self.doc)?;
+        }
+        Ok(rows)
+    }
+
+    /// Whether anything waits for a flush.
+    pub fn has_queued(&self) -> bool {
+        !self.queue.updates.is_empty() || !self.queue.awareness.is_empty()
+    }
+
+    /// Stores what is queued ([`Room::persist`]) and returns the frames that relay it: one
+    /// merged update and one awareness frame at most. The append comes first, in the same
+    /// turn: on Cloudflare the output gate then holds the frames until it is durable.
+    ///
+    /// # Errors
+    /// [`Error::Storage`]: drop the room; nothing may be sent.
+    pub fn flush(&mut self) -> Result<Flush> {
+        let stored_early = self.queue.stored > 0;
+        let rows = self.store_queued(true)?;
+        let queue = std::mem::take(&mut self.queue);
+        let mut frames = vec![];
+        if !queue.updates.is_empty() {
+            // Usually nothing was stored early, and the row appended is the update relayed.
+            let relay = if stored_early {
+                merged(&queue.updates)
+            } else {
+                rows
+            };
+            let except = queue.update_senders.except();
+            frames.extend(relay.into_iter().map(|u| (protocol::update(u), except)));
+        }
+        if !queue.awareness.is_empty() {
+            let frame = protocol::awareness(queue.awareness.values());
+            frames.push((frame, queue.awareness_senders.except()));
+        }
+        Ok(Flush { frames })
     }
 
     /// Charges one incoming frame of `bytes` to `conn`'s budget at `now_ms`; call it before
@@ -247,6 +429,8 @@ impl<S: Storage> Room<S> {
         let mut out = Outcome::default();
         match protocol::decode(frame)? {
             Incoming::SyncStep1(sv) => {
+                // The reply carries the queued updates: they are stored first.
+                self.persist()?;
                 // The reply can be the whole document for a 3-byte request.
                 let reply = self.charged_reply(conn, |room| {
                     let diff = room.read(|txn| txn.encode_state_as_update_v1(&sv))?;
@@ -266,21 +450,18 @@ impl<S: Storage> Room<S> {
                 }
                 // A stock client sends the same offline work on every reconnect: a refusal of
                 // it is final (44xx: y-websocket stops reconnecting and reports why).
-                let applied = self.apply(conn, &update).map_err(|e| match e {
+                let applied = self.apply(conn, update).map_err(|e| match e {
                     Error::Malformed(why) => Error::OfflineWorkRefused(why),
                     Error::DocumentTooLarge { size, max } => Error::DocumentFull { size, max },
                     other => other,
                 })?;
-                if applied {
-                    out.broadcast = Some(protocol::update(update));
-                    out.edited = true;
-                }
+                out.queued = applied;
+                out.edited = applied;
             }
             Incoming::Update(update) => {
-                if self.apply(conn, &update)? {
-                    out.broadcast = Some(protocol::update(update));
-                    out.edited = true;
-                }
+                let applied = self.apply(conn, update)?;
+                out.queued = applied;
+                out.edited = applied;
             }
             Incoming::Awareness(entries) => {
                 // A connection speaks only for its own client id: the first it announces,
@@ -293,7 +474,6 @@ impl<S: Storage> Room<S> {
                         out.conn_changed = true;
                     }
                 }
-                let total = entries.len();
                 let kept: Vec<AwarenessEntry> = entries
                     .into_iter()
                     .filter(|e| Some(e.client) == conn.own)
@@ -301,7 +481,7 @@ impl<S: Storage> Room<S> {
                 if kept.is_empty() {
                     return Ok(out);
                 }
-                for entry in &kept {
+                for entry in kept {
                     if entry.is_removal() {
                         conn.clients.remove(&entry.client);
                         self.awareness.remove(&entry.client);
@@ -309,15 +489,12 @@ impl<S: Storage> Room<S> {
                         conn.clients.insert(entry.client, entry.clock);
                         self.awareness.insert(entry.client, entry.clone());
                     }
+                    // Relayed at the next flush, latest state per client.
+                    self.queue.awareness.insert(entry.client, entry);
                 }
+                self.queue.awareness_senders.add(conn.key);
                 out.conn_changed = true;
-                // Relay the frame as received when all of it was the sender's own (it decoded,
-                // so every peer can parse it); otherwise only the sender's own entries.
-                out.broadcast = Some(if kept.len() == total {
-                    frame.to_vec()
-                } else {
-                    protocol::awareness(&kept)
-                });
+                out.queued = true;
             }
             Incoming::QueryAwareness => {
                 // Every state for a 1-byte request.
@@ -369,15 +546,20 @@ impl<S: Storage> Room<S> {
     }
 
     /// Makes the draft equal a published version, as a forward edit that is stored, then
-    /// returned as the frame to send to every connection.
+    /// queued for every connection (flush it).
     ///
     /// # Errors
     /// [`Error::Storage`] (drop the room) or [`Error::Internal`].
-    pub fn restore(&mut self, post: &crate::publish::Post) -> Result<Vec<u8>> {
+    pub fn restore(&mut self, post: &crate::publish::Post) -> Result<()> {
+        self.persist()?;
         let update = crate::restore::restore(&self.doc, post)?;
         self.store.append(&update)?;
         self.store.maybe_compact(&self.doc)?;
-        Ok(protocol::update(update))
+        // Relayed to everyone at the next flush; it is stored already.
+        self.queue.updates.push(update);
+        self.queue.stored = self.queue.updates.len();
+        self.queue.update_senders = Senders::Many;
+        Ok(())
     }
 
     /// The whole document as one Yjs v1 update.
@@ -421,11 +603,11 @@ impl<S: Storage> Room<S> {
         Ok(f(&txn))
     }
 
-    /// Checks, applies, appends and maybe compacts. Returns whether the update changed the
-    /// document (one that adds nothing is neither stored nor relayed).
-    fn apply(&mut self, conn: &Conn, bytes: &[u8]) -> Result<bool> {
+    /// Checks, applies and queues. Returns whether the update changed the document (one that
+    /// adds nothing is neither stored nor relayed).
+    fn apply(&mut self, conn: &Conn, bytes: Vec<u8>) -> Result<bool> {
         // Bounded before yrs sees it (lengths, counts, ids, value nesting): see `wire`.
-        let shape = wire::check_update(bytes)?;
+        let shape = wire::check_update(&bytes)?;
         if shape.is_empty() {
             return Ok(false);
         }
@@ -441,10 +623,11 @@ impl<S: Storage> Room<S> {
             )));
         }
         let update =
-            Update::decode_v1(bytes).map_err(|e| Error::Malformed(format!("update: {e}")))?;
+            Update::decode_v1(&bytes).map_err(|e| Error::Malformed(format!("update: {e}")))?;
         let incoming = bytes.len() as u64;
-        if self.store.size_bound() + incoming > MAX_DOC_BYTES {
+        if self.store.size_bound() + self.queue.unstored_bytes + incoming > MAX_DOC_BYTES {
             // The bound may be loose; compaction measures the real size.
+            self.persist()?;
             self.store.compact(&self.doc)?;
             let size = self.store.size_bound() + incoming;
             if size > MAX_DOC_BYTES {
@@ -496,11 +679,14 @@ impl<S: Storage> Room<S> {
             }
         };
         if let Some(why) = refused {
+            // What is queued was applied before, and is kept: stored, then loaded again.
+            self.store_queued(false)?;
             self.doc = self.store.reload(fresh_client_id())?;
             return Err(Error::Malformed(why));
         }
-        self.store.append(bytes)?;
-        self.store.maybe_compact(&self.doc)?;
+        self.queue.unstored_bytes += incoming;
+        self.queue.updates.push(bytes);
+        self.queue.update_senders.add(conn.key);
         Ok(true)
     }
 }
@@ -573,6 +759,13 @@ mod tests {
         (Room::open(storage.clone()).unwrap(), storage)
     }
 
+    /// Flushes `room`, returning the one frame it relays, if any.
+    fn relayed(room: &mut Room<MemoryStorage>) -> Option<Vec<u8>> {
+        let mut frames = room.flush().unwrap().frames;
+        assert!(frames.len() <= 1, "one frame at most: {frames:?}");
+        frames.pop().map(|(frame, _)| frame)
+    }
+
     #[test]
     fn greeting_starts_the_sync_handshake() {
         let (room, _) = open();
@@ -591,8 +784,9 @@ mod tests {
         let out = room
             .receive(&mut Conn::default(), &protocol::sync_step2(edit.clone()))
             .unwrap();
-        assert_eq!(out.broadcast, Some(protocol::update(edit)));
-        assert!(out.reply.is_empty());
+        assert!(out.queued && out.edited && out.reply.is_empty());
+        assert_eq!(storage.log_len(), 0, "stored with the flush that relays it");
+        assert_eq!(relayed(&mut room), Some(protocol::update(edit)));
         assert_eq!(storage.log_len(), 1);
         assert_eq!(text(&room), "hello");
         // A fresh load sees it.
@@ -607,6 +801,7 @@ mod tests {
             &protocol::update(text_edit(5, "draft")),
         )
         .unwrap();
+        room.flush().unwrap();
         let writes = storage.writes();
         let mut viewer = Conn {
             read_only: true,
@@ -639,7 +834,8 @@ mod tests {
         let out = room
             .receive(&mut viewer, &protocol::awareness(&[entry]))
             .unwrap();
-        assert!(out.broadcast.is_some());
+        assert!(out.queued);
+        assert!(relayed(&mut room).is_some());
     }
 
     #[test]
@@ -679,7 +875,7 @@ mod tests {
                 .get_string(&client.transact()),
             "abc"
         );
-        assert_eq!(out.broadcast, None);
+        assert!(!out.queued);
     }
 
     #[test]
@@ -692,7 +888,8 @@ mod tests {
         let out = room
             .receive(&mut conn, &protocol::sync_step2(empty))
             .unwrap();
-        assert_eq!((out.broadcast, out.edited), (None, false));
+        assert_eq!((out.queued, out.edited), (false, false));
+        assert_eq!(relayed(&mut room), None);
         assert!(conn.synced, "the client answered our SyncStep1");
         assert_eq!(storage.writes(), 0);
     }
@@ -708,7 +905,7 @@ mod tests {
         };
         let frame = protocol::awareness([&hello]);
         let out = room.receive(&mut conn, &frame).unwrap();
-        assert_eq!(out.broadcast.as_deref(), Some(frame.as_slice()));
+        assert_eq!(relayed(&mut room).as_deref(), Some(frame.as_slice()));
         assert!(out.conn_changed);
         assert_eq!(conn.clients.get(&77), Some(&4));
 
@@ -751,6 +948,7 @@ mod tests {
         room.receive(&mut ada, &protocol::awareness([&ada_state]))
             .unwrap();
         assert_eq!(ada.own, Some(1));
+        room.flush().unwrap();
 
         // Eve first claims her own id, then tries to speak for Ada and to remove her.
         let eve_state = AwarenessEntry {
@@ -760,6 +958,7 @@ mod tests {
         };
         room.receive(&mut eve, &protocol::awareness([&eve_state]))
             .unwrap();
+        room.flush().unwrap();
         let spoof = AwarenessEntry {
             client: 1,
             clock: 9,
@@ -774,14 +973,14 @@ mod tests {
             protocol::awareness([&spoof]),
             protocol::awareness([&remove]),
         ] {
-            let out = room.receive(&mut eve, &frame).unwrap();
-            assert_eq!(out.broadcast, None, "nothing relayed");
+            room.receive(&mut eve, &frame).unwrap();
+            assert_eq!(relayed(&mut room), None, "nothing relayed");
         }
         // Mixed: only Eve's own entry is relayed, re-encoded.
         let mixed = protocol::awareness([&spoof, &eve_state]);
-        let out = room.receive(&mut eve, &mixed).unwrap();
+        room.receive(&mut eve, &mixed).unwrap();
         assert_eq!(
-            protocol::decode(&out.broadcast.unwrap()).unwrap(),
+            protocol::decode(&relayed(&mut room).unwrap()).unwrap(),
             Incoming::Awareness(vec![eve_state])
         );
         let out = room
@@ -799,12 +998,9 @@ mod tests {
 
         // A newcomer cannot claim an id another connection holds, even as its first message.
         let mut late = user("late");
-        assert_eq!(
-            room.receive(&mut late, &protocol::awareness([&spoof]))
-                .unwrap()
-                .broadcast,
-            None
-        );
+        room.receive(&mut late, &protocol::awareness([&spoof]))
+            .unwrap();
+        assert_eq!(relayed(&mut room), None);
         assert_eq!(late.own, None);
         // Once Ada leaves, her id is free again (her reconnecting client takes it back).
         room.disconnect(&mut ada);
@@ -813,11 +1009,9 @@ mod tests {
             clock: 11,
             json: "{}".into(),
         };
-        assert!(room
-            .receive(&mut late, &protocol::awareness([&back]))
-            .unwrap()
-            .broadcast
-            .is_some());
+        room.receive(&mut late, &protocol::awareness([&back]))
+            .unwrap();
+        assert!(relayed(&mut room).is_some());
     }
 
     #[test]
@@ -927,13 +1121,10 @@ mod tests {
             clock: 5,
             json: "{}".into(),
         };
-        assert_eq!(
-            woken
-                .receive(&mut user("mallory"), &protocol::awareness([&spoof]))
-                .unwrap()
-                .broadcast,
-            None
-        );
+        woken
+            .receive(&mut user("mallory"), &protocol::awareness([&spoof]))
+            .unwrap();
+        assert_eq!(relayed(&mut woken), None);
     }
 
     #[test]
@@ -949,6 +1140,7 @@ mod tests {
             .unwrap();
         room.receive(&mut ada, &protocol::update(text_edit(5, "a")))
             .unwrap();
+        room.flush().unwrap();
         // Eve writes as Ada's client id: refused, nothing stored.
         let writes = storage.writes();
         let forged = {
@@ -970,10 +1162,9 @@ mod tests {
         assert_eq!(storage.writes(), writes);
         // Ada reconnecting while her old socket lingers (a network drop) is Ada: she may.
         let mut again = user("ada");
-        let out = room
-            .receive(&mut again, &protocol::awareness([&hello(5)]))
+        room.receive(&mut again, &protocol::awareness([&hello(5)]))
             .unwrap();
-        assert!(out.broadcast.is_some());
+        assert!(relayed(&mut room).is_some());
         room.receive(&mut again, &protocol::update(forged)).unwrap();
         assert_eq!(text(&room), "aEVIL");
     }
@@ -1077,6 +1268,8 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.close_code(), 1007);
+        // "a" was queued, not yet flushed: it is stored before the document is reloaded, so
+        // the refusal loses nothing (and it is still relayed).
         assert_eq!(storage.log_len(), 1);
         let state = room.encode_state().unwrap();
         let reloaded = Room::open(storage).unwrap();
@@ -1088,20 +1281,94 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_failure_is_reported_and_nothing_is_relayed() {
+    fn a_failure_in_the_batched_append_relays_nothing() {
         for fault in [Fault::NotWritten, Fault::Written] {
             let (mut room, storage) = open();
+            for (client, s) in [(5, "x"), (6, "y"), (7, "z")] {
+                room.receive(&mut user("ada"), &protocol::update(text_edit(client, s)))
+                    .unwrap();
+            }
             storage.fail_write(0, fault);
-            let err = room
-                .receive(&mut Conn::default(), &protocol::update(text_edit(5, "x")))
-                .unwrap_err();
+            let err = room.flush().unwrap_err();
             assert!(matches!(err, Error::Storage(_)));
             assert_eq!(err.close_code(), 1011);
-            // The edge drops the room; a new one holds exactly what storage holds.
+            assert_eq!(storage.writes(), 1, "one append for the whole flush");
+            // The edge drops the room; a new one holds exactly what storage holds, all of
+            // the flush or none of it.
             let again = Room::open(storage).unwrap();
-            let expected = if fault == Fault::Written { "x" } else { "" };
-            assert_eq!(text(&again), expected);
+            let expected = if fault == Fault::Written { 3 } else { 0 };
+            assert_eq!(text(&again).len(), expected);
         }
+    }
+
+    #[test]
+    fn a_flush_appends_once_then_relays_one_merged_update() {
+        let (mut room, storage) = open();
+        let (mut ada, mut bob) = (user("ada"), user("bob"));
+        ada.key = 1;
+        bob.key = 2;
+        let edits = [text_edit(5, "a"), text_edit(6, "b"), text_edit(7, "c")];
+        for (i, edit) in edits.iter().enumerate() {
+            let conn = if i == 1 { &mut bob } else { &mut ada };
+            let out = room.receive(conn, &protocol::update(edit.clone())).unwrap();
+            assert!(out.queued && out.edited);
+        }
+        assert_eq!(storage.writes(), 0, "nothing stored before the flush");
+        let flush = room.flush().unwrap();
+        assert_eq!(storage.log_len(), 1, "one row for the flush");
+        // One frame, for everyone (two senders: each gets its own back, which Yjs ignores).
+        let [(frame, None)] = flush.frames.as_slice() else {
+            panic!("{:?}", flush.frames)
+        };
+        let Incoming::Update(merged) = protocol::decode(frame).unwrap() else {
+            panic!()
+        };
+        let peer = Doc::with_client_id(9);
+        peer.transact_mut()
+            .apply_update(Update::decode_v1(&merged).unwrap())
+            .unwrap();
+        let t = peer.get_or_insert_text("t");
+        assert_eq!(t.get_string(&peer.transact()), text(&room));
+        assert_eq!(text(&Room::open(storage.clone()).unwrap()), text(&room));
+        // A flush of one sender's update skips that sender; an empty flush sends nothing.
+        room.receive(&mut ada, &protocol::update(text_edit(8, "d")))
+            .unwrap();
+        assert_eq!(room.flush().unwrap().frames[0].1, Some(1));
+        assert_eq!(room.flush().unwrap(), Flush::default());
+        assert_eq!(storage.log_len(), 2);
+    }
+
+    #[test]
+    fn a_sync_reply_stores_the_queue_first() {
+        let (mut room, storage) = open();
+        room.receive(&mut user("ada"), &protocol::update(text_edit(5, "a")))
+            .unwrap();
+        let out = room
+            .receive(
+                &mut user("bob"),
+                &protocol::sync_step1(StateVector::default()),
+            )
+            .unwrap();
+        assert_eq!(out.reply.len(), 1);
+        assert_eq!(storage.log_len(), 1, "stored before the reply carried it");
+        // Still relayed to the others at the flush, not stored twice.
+        assert!(relayed(&mut room).is_some());
+        assert_eq!(storage.log_len(), 1);
+    }
+
+    #[test]
+    fn the_cadence_flushes_the_first_change_at_once_then_at_most_every_interval() {
+        let mut c = Cadence::default();
+        assert_eq!(c.queued(1_000), When::Now);
+        c.flushed(1_000);
+        // Within the interval: one timer, at the end of it.
+        assert_eq!(c.queued(1_001), When::At(1_000 + FLUSH_INTERVAL_MS));
+        assert_eq!(c.queued(1_002), When::Pending);
+        assert!(c.is_due());
+        c.flushed(1_000 + FLUSH_INTERVAL_MS);
+        assert!(!c.is_due());
+        // After a quiet spell: at once again.
+        assert_eq!(c.queued(2_000), When::Now);
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn known_bad_updates_are_refused_or_harmless_and_fast() {
         };
         room.receive(&mut Conn::default(), &protocol::update(seed))
             .expect("seed");
+        room.flush().expect("seed stored");
         let before = room.encode_state().expect("state");
         let log_before = storage.log_len();
 
@@ -125,6 +126,7 @@ fn known_bad_updates_are_refused_or_harmless_and_fast() {
             }
             Ok(_) => {
                 // Accepted: the room and a fresh load from storage still agree and still work.
+                room.flush().expect("flush");
                 let fresh = Room::open(storage.clone()).expect("reload after accepting");
                 let text = |r: &Room<MemoryStorage>| {
                     use yrs::GetString;

@@ -7,6 +7,7 @@ mod access;
 mod authors;
 mod d1;
 mod intents;
+mod live;
 mod object;
 mod publisher;
 mod reader;

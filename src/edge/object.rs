@@ -2,9 +2,9 @@
 //! Hibernation API and runs a [`Room`] over its SQLite storage.
 //!
 //! State that must survive hibernation lives in storage (the document) or in each socket's
-//! attachment (the awareness ids it owns, [`Conn`]); the [`Room`] is rebuilt from them on the
-//! first event after a wake. Nothing here awaits while holding the room's `RefCell` borrow:
-//! every handler is synchronous inside.
+//! attachment (the awareness ids it owns, [`Conn`]); the live state ([`Live`]: the room, the
+//! sockets, the coalescing cadence) is rebuilt from them on the first event after a wake.
+//! Nothing here awaits while holding a `RefCell` borrow: every handler is synchronous inside.
 
 use std::cell::RefCell;
 
@@ -19,7 +19,7 @@ use crate::publish::{
     iso8601, next_alarm, render_for_publish, schedule_request, slug_for, Action, Post,
     ScheduleRequest,
 };
-use crate::room::{farewell, Conn, Room};
+use crate::room::Conn;
 use crate::routes::Route;
 
 use crate::intent::{self, Intent, Journal, Local, Outcome, Problem, Step};
@@ -29,13 +29,15 @@ use super::publisher::{self, Entry, Registry};
 
 use super::access::Identity;
 use super::json_error;
+use super::live::{now_ms, Live};
 use super::sql::SqlStore;
 
 #[durable_object]
 pub struct DocumentObject {
     state: State,
     env: Env,
-    room: RefCell<Option<Room<SqlStore>>>,
+    /// The room, the sockets and the coalescing cadence (shared with the flush timer).
+    live: std::rc::Rc<Live>,
     /// One publish or unpublish at a time (held across D1/KV awaits; edits keep flowing).
     publish_lock: futures_util::lock::Mutex<()>,
     /// This document's id, once known (see [`publisher::remember_id`]).
@@ -70,87 +72,28 @@ const SCHEDULE_RETRY_MS: i64 = 2_000;
 /// Edits refresh the registry row (title, updated time) at most this often (ms).
 const TOUCH_INTERVAL_MS: i64 = 10_000;
 
-fn conn_of(ws: &WebSocket) -> Conn {
-    // Every accepted socket gets an attachment with its role and expiry. If it cannot be
-    // read, fail closed: read-only, and expired (closed with 4001 on its next message, so the
-    // client reconnects and is accepted afresh).
-    let closed = || Conn {
-        read_only: true,
-        expires_ms: Some(0),
-        ..Conn::default()
-    };
-    match ws.deserialize_attachment::<String>() {
-        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_else(|_| closed()),
-        _ => closed(),
-    }
-}
-
-fn save_conn(ws: &WebSocket, conn: &Conn) {
-    if let Ok(json) = serde_json::to_string(conn) {
-        if let Err(e) = ws.serialize_attachment(json) {
-            console_error!("saving a socket attachment failed: {e}");
-        }
-    }
-}
-
 impl DocumentObject {
-    /// Runs `f` on the room, loading it first if needed. Drops the room after a storage or
-    /// internal error so the next event loads it again from storage.
+    /// Runs `f` on the room with everything queued stored first (see [`Live`]): every use
+    /// here reads the document to send it somewhere.
     fn with_room<T>(
         &self,
-        f: impl FnOnce(&mut Room<SqlStore>) -> Result<T, Error>,
+        f: impl FnOnce(&mut crate::room::Room<SqlStore>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut slot = self.room.borrow_mut();
-        let room = match slot.as_mut() {
-            Some(room) => room,
-            None => {
-                let sql = SqlStore::open(self.state.storage().sql())?;
-                let mut room = Room::open(sql)?;
-                // Connections outlive the room (hibernation): take back their awareness claims.
-                for ws in self.state.get_websockets() {
-                    room.adopt(&conn_of(&ws));
-                }
-                slot.insert(room)
-            }
-        };
-        let result = f(room);
-        if let Err(e @ (Error::Storage(_) | Error::Internal(_) | Error::Corrupt(_))) = &result {
-            console_error!(
-                "document {:?}: {e}; dropping the in-memory room",
-                self.state.id().to_string()
-            );
-            *slot = None;
-        }
-        result
+        self.live.with_settled_room(f)
     }
 
-    /// Sends `frame` to every connected socket but `except`, copying it into JS once.
-    fn broadcast(&self, except: Option<&WebSocket>, frame: &[u8]) {
-        let buffer = js_sys::Uint8Array::from(frame).buffer();
-        for ws in self.state.get_websockets() {
-            if Some(&ws) == except {
-                continue;
-            }
-            let raw: &web_sys::WebSocket = ws.as_ref();
-            // A socket that is closing refuses sends; its close event cleans up.
-            let _ = raw.send_with_array_buffer(&buffer);
+    /// An edit was accepted at `now`: the registry row (title, updated time) is refreshed at
+    /// most every [`TOUCH_INTERVAL_MS`], with a trailing touch by the alarm.
+    async fn edited(&self, now: i64) {
+        self.dirty.set(true);
+        if now - self.touched_at.get() >= TOUCH_INTERVAL_MS {
+            self.touch(None);
+        } else if self.touch_due.get().is_none() {
+            // Throttled: a trailing touch at the end of the window.
+            let due = self.touched_at.get() + TOUCH_INTERVAL_MS;
+            self.touch_due.set(Some(due));
+            self.alarm_by(due).await;
         }
-    }
-
-    /// Closes `ws` with `code`/`reason`, telling the others its awareness states are gone.
-    fn drop_socket(&self, ws: &WebSocket, code: u16, reason: &str) {
-        let mut conn = conn_of(ws);
-        conn.closed = true;
-        let gone = match self.room.borrow_mut().as_mut() {
-            Some(room) => room.disconnect(&mut conn),
-            None => farewell(&mut conn),
-        };
-        save_conn(ws, &conn);
-        if let Some(frame) = gone {
-            self.broadcast(Some(ws), &frame);
-        }
-        // Fails if the socket is already closed, which is the outcome we want anyway.
-        let _ = ws.close(Some(code), Some(reason));
     }
 
     /// Closes `ws` for what it sent (`e`). If its client would send the same again on
@@ -161,7 +104,7 @@ impl DocumentObject {
             let ms = self.penalties.borrow_mut().strike(&conn.user, now_ms());
             console_log!("refusing new sockets of {:?} for {ms} ms", conn.user);
         }
-        self.drop_socket(ws, e.close_code(), &e.close_reason());
+        self.live.drop_socket(ws, e.close_code(), &e.close_reason());
     }
 
     fn accept(&self, identity: &Identity) -> Result<Response> {
@@ -179,7 +122,7 @@ impl DocumentObject {
             expires_ms: identity.expires_ms,
             ..Conn::default()
         };
-        save_conn(&pair.server, &conn);
+        self.live.add(pair.server.clone(), conn);
         for frame in greeting {
             pair.server.send_with_bytes(frame)?;
         }
@@ -238,10 +181,10 @@ impl DocumentObject {
     /// excluded: those sockets were closed by the alarm and may linger while closing.
     fn next_expiry(&self) -> Option<i64> {
         let now = now_ms();
-        self.state
-            .get_websockets()
-            .iter()
-            .filter_map(|ws| conn_of(ws).expires_ms)
+        self.live
+            .conns()
+            .into_iter()
+            .filter_map(|(_, expires)| expires)
             .filter(|&at| at > now)
             .min()
     }
@@ -250,10 +193,11 @@ impl DocumentObject {
     /// fresh token even if they are idle.
     fn close_expired(&self) {
         let now = now_ms();
-        for ws in self.state.get_websockets() {
-            if conn_of(&ws).expires_ms.is_some_and(|at| at <= now) {
+        for (ws, expires) in self.live.conns() {
+            if expires.is_some_and(|at| at <= now) {
                 let e = Error::TokenExpired;
-                self.drop_socket(&ws, e.close_code(), &e.close_reason());
+                self.live
+                    .drop_socket(&ws, e.close_code(), &e.close_reason());
             }
         }
     }
@@ -297,10 +241,6 @@ impl DocumentObject {
 /// D1 and KV bindings (wrangler.toml).
 const DB: &str = "DB";
 const POSTS: &str = "POSTS";
-
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
 
 fn published_json(local: &Local, created: bool) -> serde_json::Value {
     serde_json::json!({
@@ -417,7 +357,7 @@ impl DocumentObject {
         let crashed = journal.crash_at.is_none() && self.crash_at.borrow().is_some();
         if crashed {
             *self.crash_at.borrow_mut() = None;
-            *self.room.borrow_mut() = None;
+            self.live.forget_room();
             *self.doc_id.borrow_mut() = None;
         }
         crashed
@@ -863,8 +803,8 @@ impl DocumentObject {
             return problem_response(&crash_problem());
         }
         match self.with_room(|room| room.restore(&post)) {
-            Ok(frame) => {
-                self.broadcast(None, &frame);
+            Ok(()) => {
+                self.live.flush(now_ms());
                 super::json_response(
                     200,
                     &serde_json::json!({ "restored": version, "title": post.content.title }),
@@ -924,9 +864,9 @@ impl DurableObject for DocumentObject {
         // Once per start or wake from hibernation: operators (and tests) see object lifetimes.
         console_log!("document object constructed");
         Self {
+            live: Live::new(&state),
             state,
             env,
-            room: RefCell::new(None),
             publish_lock: futures_util::lock::Mutex::new(()),
             doc_id: RefCell::new(None),
             touched_at: std::cell::Cell::new(0),
@@ -1005,55 +945,48 @@ impl DurableObject for DocumentObject {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        let mut conn = conn_of(&ws);
+        // The clock, once per event.
+        let now = now_ms();
+        let (slot, mut conn) = self.live.take_conn(&ws);
         if conn.closed {
+            self.live.put_conn(slot, conn, false);
             return Ok(()); // sent before we closed it: dropped unread
         }
         let frame = match message {
             WebSocketIncomingMessage::Binary(frame) => frame,
             WebSocketIncomingMessage::String(_) => {
+                self.live.put_conn(slot, conn.clone(), false);
                 self.refuse(&ws, &conn, &Error::TextFrame);
                 return Ok(());
             }
         };
-        let now = now_ms();
-        let received = self.with_room(|room| {
+        let received = self.live.with_room(|room| {
             room.spend(&conn, frame.len(), now)?;
             room.receive(&mut conn, &frame)
         });
         match received {
             Ok(outcome) => {
+                self.live.put_conn(slot, conn, outcome.conn_changed);
                 for reply in outcome.reply {
                     ws.send_with_bytes(reply)?;
                 }
-                if outcome.conn_changed {
-                    save_conn(&ws, &conn);
+                if outcome.queued {
+                    self.live.queued(now);
                 }
-                let edited = outcome.edited;
-                if let Some(frame) = outcome.broadcast {
-                    self.broadcast(Some(&ws), &frame);
-                }
-                if edited {
-                    self.dirty.set(true);
-                    let now = now_ms();
-                    if now - self.touched_at.get() >= TOUCH_INTERVAL_MS {
-                        self.touch(None);
-                    } else if self.touch_due.get().is_none() {
-                        // Throttled: a trailing touch at the end of the window.
-                        let due = self.touched_at.get() + TOUCH_INTERVAL_MS;
-                        self.touch_due.set(Some(due));
-                        self.alarm_by(due).await;
-                    }
+                if outcome.edited {
+                    self.edited(now).await;
                 }
             }
             Err(e @ (Error::Storage(_) | Error::Internal(_) | Error::Corrupt(_))) => {
                 // The room was dropped: every editor reconnects and resyncs from storage, and
                 // the sender re-sends what storage may have missed.
-                for socket in self.state.get_websockets() {
-                    self.drop_socket(&socket, e.close_code(), &e.close_reason());
-                }
+                self.live.put_conn(slot, conn, false);
+                self.live.drop_all(&e);
             }
-            Err(e) => self.refuse(&ws, &conn, &e),
+            Err(e) => {
+                self.live.put_conn(slot, conn.clone(), false);
+                self.refuse(&ws, &conn, &e);
+            }
         }
         Ok(())
     }
@@ -1065,7 +998,7 @@ impl DurableObject for DocumentObject {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        self.drop_socket(&ws, close::NORMAL, "closed");
+        self.live.drop_socket(&ws, close::NORMAL, "closed");
         if self.dirty.get() {
             self.touch(None); // the last edits since the previous touch
         }
@@ -1074,7 +1007,8 @@ impl DurableObject for DocumentObject {
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
         console_error!("socket error: {error}");
-        self.drop_socket(&ws, close::INTERNAL_ERROR, "socket error");
+        self.live
+            .drop_socket(&ws, close::INTERNAL_ERROR, "socket error");
         Ok(())
     }
 

@@ -16,7 +16,8 @@ const running = new Set();
 // Every y-websocket provider adds a process 'exit' listener; tests run dozens at once.
 process.setMaxListeners(100);
 
-async function freePort() {
+/** A TCP port free on 127.0.0.1 at the time of asking. */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -28,7 +29,8 @@ async function freePort() {
   });
 }
 
-function wranglerEnv() {
+/** The environment wrangler runs in: no metrics, no network fetches of its own. */
+export function wranglerEnv() {
   return { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 }
 
@@ -74,6 +76,7 @@ export async function startFolio(name, { faults = false } = {}) {
     },
     async start() {
       const inspector = await freePort();
+      this.inspectorPort = inspector;
       const log = openSync(path.join(dir, 'wrangler.log'), 'a');
       this.child = spawn(WRANGLER, ['dev', '--ip', '127.0.0.1', '--port', String(port),
         '--inspector-port', String(inspector), '--persist-to', dir,
