@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::{wasm_bindgen, Closure};
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_error, State, WebSocket};
 
 use crate::error::Error;
@@ -30,15 +32,30 @@ pub struct Live {
     room: RefCell<Option<Room<SqlStore>>>,
     sockets: RefCell<Sockets>,
     cadence: RefCell<Cadence>,
+    /// The flush timer's callback, made once: a `setTimeout` with it costs one call into JS,
+    /// where a spawned future with a `Delay` cost a task, a closure and microtasks per flush.
+    flush_timer: Closure<dyn FnMut()>,
 }
 
-/// The sockets by a slot number, and the JS map from socket to slot (JS object identity).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
+}
+
+/// The sockets by a slot number, the JS map from socket to slot (JS object identity), and the
+/// slot of each [`Conn::key`].
+///
+/// The runtime hands every event of a socket the same JS object, but not the object accepted
+/// from the `WebSocketPair`: a socket's first message finds no slot by identity, so it is
+/// found once by the key in its attachment and its slot re-pointed at the runtime's object.
 struct Sockets {
     /// Whether the list was rebuilt from the runtime's sockets (after construction or a wake).
     loaded: bool,
     next_slot: u32,
     by_slot: HashMap<u32, Socket>,
     slots: js_sys::Map,
+    by_key: HashMap<u64, u32>,
 }
 
 /// A socket's [`Conn`] from its attachment. If it cannot be read, fail closed: read-only and
@@ -67,7 +84,6 @@ fn save_conn(ws: &WebSocket, conn: &Conn) {
 fn raw_state(
     state: &worker::worker_sys::DurableObjectState,
 ) -> worker::worker_sys::DurableObjectState {
-    use wasm_bindgen::JsCast;
     let object: &js_sys::Object = state.as_ref();
     object.clone().unchecked_into()
 }
@@ -80,7 +96,7 @@ pub fn now_ms() -> i64 {
 
 impl Live {
     pub fn new(state: &State) -> Rc<Self> {
-        Rc::new(Live {
+        Rc::new_cyclic(|me: &std::rc::Weak<Live>| Live {
             state: raw_state(state.as_raw()),
             sql: state.storage().sql(),
             room: RefCell::new(None),
@@ -89,8 +105,17 @@ impl Live {
                 next_slot: 0,
                 by_slot: HashMap::new(),
                 slots: js_sys::Map::new(),
+                by_key: HashMap::new(),
             }),
             cadence: RefCell::new(Cadence::default()),
+            flush_timer: {
+                let me = me.clone();
+                Closure::new(move || {
+                    if let Some(live) = me.upgrade() {
+                        live.flush(now_ms());
+                    }
+                })
+            },
         })
     }
 
@@ -117,14 +142,26 @@ impl Live {
     /// [`Live::put_conn`]. A socket missing from the list (closed by us) reads its attachment.
     pub fn take_conn(&self, ws: &WebSocket) -> (u32, Conn) {
         let mut sockets = self.sockets();
-        if let Some(slot) = sockets.slot(ws) {
-            if let Some(socket) = sockets.by_slot.get_mut(&slot) {
-                return (slot, std::mem::take(&mut socket.conn));
+        let slot = match sockets.slot(ws) {
+            Some(slot) => Some(slot),
+            None => {
+                let conn = conn_of(ws);
+                match sockets.by_key.get(&conn.key).copied() {
+                    Some(slot) => {
+                        sockets.repoint(slot, ws);
+                        Some(slot)
+                    }
+                    None => return (sockets.insert(ws.clone(), Conn::default()), conn),
+                }
+            }
+        };
+        match slot.and_then(|slot| Some((slot, sockets.by_slot.get_mut(&slot)?))) {
+            Some((slot, socket)) => (slot, std::mem::take(&mut socket.conn)),
+            None => {
+                let conn = conn_of(ws);
+                (sockets.insert(ws.clone(), Conn::default()), conn)
             }
         }
-        let conn = conn_of(ws);
-        let slot = sockets.insert(ws.clone(), Conn::default());
-        (slot, conn)
     }
 
     /// Gives back what [`Live::take_conn`] took; saves the attachment if it `changed`.
@@ -188,18 +225,14 @@ impl Live {
     }
 
     /// Something was queued at `now`: flushes now, or makes sure a timer will.
-    pub fn queued(self: &Rc<Self>, now: i64) {
+    pub fn queued(&self, now: i64) {
         let when = self.cadence.borrow_mut().queued(now);
         match when {
             When::Now => self.flush(now),
             When::Pending => {}
             When::At(at) => {
-                let live = Rc::clone(self);
-                worker::wasm_bindgen_futures::spawn_local(async move {
-                    let ms = u64::try_from(at - now).unwrap_or(0);
-                    worker::Delay::from(std::time::Duration::from_millis(ms)).await;
-                    live.flush(now_ms());
-                });
+                let ms = i32::try_from(at - now).unwrap_or(0).max(0);
+                set_timeout(self.flush_timer.as_ref().unchecked_ref(), ms);
             }
         }
     }
@@ -277,7 +310,7 @@ impl Live {
         if first {
             save_conn(ws, &conn);
         }
-        self.sockets.borrow_mut().remove(slot);
+        self.sockets.borrow_mut().remove(slot, conn.key);
         if let Some(frame) = gone {
             self.broadcast(Some(conn.key), &frame);
         }
@@ -288,23 +321,41 @@ impl Live {
 
 impl Sockets {
     fn slot(&self, ws: &WebSocket) -> Option<u32> {
-        let raw: &wasm_bindgen::JsValue = ws.as_ref();
+        let raw: &JsValue = ws.as_ref();
         self.slots.get(raw).as_f64().map(|f| f as u32)
     }
 
     fn insert(&mut self, ws: WebSocket, conn: Conn) -> u32 {
         let slot = self.next_slot;
         self.next_slot = self.next_slot.wrapping_add(1);
-        let raw: &wasm_bindgen::JsValue = ws.as_ref();
-        self.slots.set(raw, &wasm_bindgen::JsValue::from(slot));
+        let raw: &JsValue = ws.as_ref();
+        self.slots.set(raw, &JsValue::from(slot));
+        if conn.key != 0 {
+            self.by_key.insert(conn.key, slot);
+        }
         self.by_slot.insert(slot, Socket { ws, conn });
         slot
     }
 
-    fn remove(&mut self, slot: u32) {
+    /// Makes `slot` use `ws`, the runtime's object for the same socket.
+    fn repoint(&mut self, slot: u32, ws: &WebSocket) {
+        if let Some(socket) = self.by_slot.get_mut(&slot) {
+            let old: &JsValue = socket.ws.as_ref();
+            self.slots.delete(old);
+            socket.ws = ws.clone();
+        }
+        let raw: &JsValue = ws.as_ref();
+        self.slots.set(raw, &JsValue::from(slot));
+    }
+
+    /// Takes `slot` (of the connection with `key`) off the list.
+    fn remove(&mut self, slot: u32, key: u64) {
         if let Some(socket) = self.by_slot.remove(&slot) {
-            let raw: &wasm_bindgen::JsValue = socket.ws.as_ref();
+            let raw: &JsValue = socket.ws.as_ref();
             self.slots.delete(raw);
+        }
+        if self.by_key.get(&key) == Some(&slot) {
+            self.by_key.remove(&key);
         }
     }
 }
