@@ -8,7 +8,8 @@
 //! updates queued since the last flush are merged into one update, appended to the log as one
 //! row, and only then sent as one frame per receiver (awareness likewise, latest state per
 //! client). The edge decides when to flush ([`Cadence`]): at once for the first change after a
-//! quiet spell, at most every [`FLUSH_INTERVAL_MS`] under load. Anything that reads the document
+//! quiet spell; under load, after an interval that grows with the receivers (see
+//! [`FLUSH_SENDS_PER_SEC`]). Anything that reads the document
 //! to send it elsewhere (a SyncStep1 reply, the document state, a publish) stores the queue
 //! first ([`Room::persist`]), so nothing unstored ever leaves the object.
 //!
@@ -33,7 +34,8 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::error::{Error, Result};
 use crate::limits::{
     BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
-    FLUSH_INTERVAL_MS, MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES,
+    FLUSH_MAX_MS, FLUSH_MIN_MS, FLUSH_SENDS_PER_SEC, MAX_DOC_BYTES, MAX_FRAME_BYTES,
+    MAX_SYNC_FRAME_BYTES,
 };
 use crate::protocol::{self, AwarenessEntry, Incoming};
 use crate::store::{fresh_client_id, Storage, Store};
@@ -147,7 +149,7 @@ fn merged(updates: &[Vec<u8>]) -> Vec<Vec<u8>> {
 }
 
 /// When to flush: the first change after a quiet spell goes out at once; under load, flushes
-/// come at most every [`FLUSH_INTERVAL_MS`], each carrying what arrived meanwhile.
+/// come at most every [`Cadence::interval`], each carrying what arrived meanwhile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cadence {
     last_flush_ms: Option<i64>,
@@ -166,14 +168,22 @@ pub enum When {
 }
 
 impl Cadence {
-    /// Something was queued at `now_ms`.
-    pub fn queued(&mut self, now_ms: i64) -> When {
+    /// The least time between two flushes to `receivers` connections (ms): a flush costs one
+    /// send per receiver (see [`FLUSH_SENDS_PER_SEC`]).
+    pub fn interval(receivers: usize) -> i64 {
+        let receivers = i64::try_from(receivers).unwrap_or(i64::MAX);
+        (receivers.saturating_mul(1000) / FLUSH_SENDS_PER_SEC).clamp(FLUSH_MIN_MS, FLUSH_MAX_MS)
+    }
+
+    /// Something was queued at `now_ms`, for `receivers` connections.
+    pub fn queued(&mut self, now_ms: i64, receivers: usize) -> When {
         if self.due_ms.is_some() {
             return When::Pending;
         }
+        let interval = Cadence::interval(receivers);
         match self.last_flush_ms {
-            Some(last) if now_ms - last < FLUSH_INTERVAL_MS => {
-                let due = last + FLUSH_INTERVAL_MS;
+            Some(last) if now_ms - last < interval => {
+                let due = last + interval;
                 self.due_ms = Some(due);
                 When::At(due)
             }
@@ -1359,16 +1369,28 @@ mod tests {
     #[test]
     fn the_cadence_flushes_the_first_change_at_once_then_at_most_every_interval() {
         let mut c = Cadence::default();
-        assert_eq!(c.queued(1_000), When::Now);
+        assert_eq!(c.queued(1_000, 10), When::Now);
         c.flushed(1_000);
         // Within the interval: one timer, at the end of it.
-        assert_eq!(c.queued(1_001), When::At(1_000 + FLUSH_INTERVAL_MS));
-        assert_eq!(c.queued(1_002), When::Pending);
+        let interval = Cadence::interval(10);
+        assert_eq!(c.queued(1_001, 10), When::At(1_000 + interval));
+        assert_eq!(c.queued(1_002, 10), When::Pending);
         assert!(c.is_due());
-        c.flushed(1_000 + FLUSH_INTERVAL_MS);
+        c.flushed(1_000 + interval);
         assert!(!c.is_due());
         // After a quiet spell: at once again.
-        assert_eq!(c.queued(2_000), When::Now);
+        assert_eq!(c.queued(2_000, 10), When::Now);
+    }
+
+    #[test]
+    fn the_interval_grows_with_the_receivers_within_bounds() {
+        assert_eq!(Cadence::interval(0), FLUSH_MIN_MS);
+        assert_eq!(Cadence::interval(2), FLUSH_MIN_MS);
+        assert_eq!(Cadence::interval(10), 20);
+        assert_eq!(Cadence::interval(50), FLUSH_MAX_MS);
+        assert_eq!(Cadence::interval(usize::MAX), FLUSH_MAX_MS);
+        let sends_per_sec = |r: usize| r as i64 * 1000 / Cadence::interval(r);
+        assert!((1..=20).all(|r| sends_per_sec(r) <= FLUSH_SENDS_PER_SEC));
     }
 
     #[test]

@@ -226,7 +226,8 @@ impl Live {
 
     /// Something was queued at `now`: flushes now, or makes sure a timer will.
     pub fn queued(&self, now: i64) {
-        let when = self.cadence.borrow_mut().queued(now);
+        let receivers = self.sockets.borrow().by_slot.len();
+        let when = self.cadence.borrow_mut().queued(now, receivers);
         match when {
             When::Now => self.flush(now),
             When::Pending => {}
