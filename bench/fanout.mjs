@@ -12,6 +12,8 @@
 //
 //   node bench/fanout.mjs [--servers folio,reference,relay] [--seconds 20] [--quick]
 //                         [--only basic|sweep|viewers]
+//   node bench/fanout.mjs --url https://folio.example.workers.dev --token <socket token>
+//                         (a running Folio, a deployment say, as the server "remote")
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,16 +89,16 @@ const servers = {
 
 /** One scenario on `server`, with the server's CPU share over the run. */
 async function run(server, opts) {
-  const cpu0 = groupCpuMs(server.pgid);
+  const cpu0 = server.pgid ? groupCpuMs(server.pgid) : 0;
   const t0 = Date.now();
   const r = await measure(server, opts);
-  r.serverCpu = (groupCpuMs(server.pgid) - cpu0) / (Date.now() - t0);
+  r.serverCpu = server.pgid ? (groupCpuMs(server.pgid) - cpu0) / (Date.now() - t0) : NaN;
   r.ok = r.deliveries >= r.expected && r.converged;
   return r;
 }
 
 const fmt = (ms) => (Number.isFinite(ms) ? (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)) : '-');
-const pct = (x) => `${Math.round(x * 100)}%`;
+const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
 
 function row(label, name, r) {
   const fpd = r.deliveries ? (r.frames / r.deliveries).toFixed(2) : '-';
@@ -115,8 +117,18 @@ async function main() {
       seconds: { type: 'string', default: '20' },
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      token: { type: 'string' },
     },
   });
+  if (values.url) {
+    const wsUrl = `${values.url.replace(/^http/, 'ws')}/sync`;
+    servers.remote = async () => ({
+      name: 'remote', wsUrl, params: { token: values.token }, viewerParams: { token: values.token },
+      pgid: 0, stop: async () => { },
+    });
+    values.servers = 'remote';
+  }
   const seconds = Number(values.seconds);
   const names = values.servers.split(',');
   const sweepRates = values.quick ? [10, 100] : [5, 10, 25, 50, 100, 200];

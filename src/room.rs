@@ -34,7 +34,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::error::{Error, Result};
 use crate::limits::{
     BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
-    FLUSH_MAX_MS, FLUSH_MIN_MS, FLUSH_SENDS_PER_SEC, MAX_DOC_BYTES, MAX_FRAME_BYTES,
+    FLUSH_BURST, FLUSH_MAX_MS, FLUSH_MIN_MS, FLUSH_SENDS_PER_SEC, MAX_DOC_BYTES, MAX_FRAME_BYTES,
     MAX_SYNC_FRAME_BYTES,
 };
 use crate::protocol::{self, AwarenessEntry, Incoming};
@@ -148,11 +148,16 @@ fn merged(updates: &[Vec<u8>]) -> Vec<Vec<u8>> {
     }
 }
 
-/// When to flush: the first change after a quiet spell goes out at once; under load, flushes
-/// come at most every [`Cadence::interval`], each carrying what arrived meanwhile.
+/// When to flush: at once while flushes come no faster than one per [`Cadence::interval`] on
+/// average (with a burst of [`FLUSH_BURST`]), so light load adds no delay; under load, one
+/// flush per interval, each carrying what arrived meanwhile. A token bucket, kept as the
+/// time the next flush would be due at the sustained rate (the "generic cell rate
+/// algorithm"), in whole milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cadence {
-    last_flush_ms: Option<i64>,
+    /// When the next flush is due at the sustained rate (ms); flushes may run ahead of it by
+    /// up to `FLUSH_BURST - 1` intervals.
+    next_ms: i64,
     due_ms: Option<i64>,
 }
 
@@ -180,20 +185,19 @@ impl Cadence {
         if self.due_ms.is_some() {
             return When::Pending;
         }
-        let interval = Cadence::interval(receivers);
-        match self.last_flush_ms {
-            Some(last) if now_ms - last < interval => {
-                let due = last + interval;
-                self.due_ms = Some(due);
-                When::At(due)
-            }
-            _ => When::Now,
+        let ahead = (FLUSH_BURST - 1) * Cadence::interval(receivers);
+        let allowed = self.next_ms.saturating_sub(ahead);
+        if now_ms >= allowed {
+            When::Now
+        } else {
+            self.due_ms = Some(allowed);
+            When::At(allowed)
         }
     }
 
-    /// A flush ran at `now_ms`.
-    pub fn flushed(&mut self, now_ms: i64) {
-        self.last_flush_ms = Some(now_ms);
+    /// A flush to `receivers` connections ran at `now_ms`.
+    pub fn flushed(&mut self, now_ms: i64, receivers: usize) {
+        self.next_ms = self.next_ms.max(now_ms) + Cadence::interval(receivers);
         self.due_ms = None;
     }
 
@@ -1367,19 +1371,39 @@ mod tests {
     }
 
     #[test]
-    fn the_cadence_flushes_the_first_change_at_once_then_at_most_every_interval() {
+    fn the_cadence_flushes_at_once_within_its_burst_then_once_per_interval() {
         let mut c = Cadence::default();
-        assert_eq!(c.queued(1_000, 10), When::Now);
-        c.flushed(1_000);
-        // Within the interval: one timer, at the end of it.
         let interval = Cadence::interval(10);
+        // A burst goes out at once, flush by flush.
+        for _ in 0..FLUSH_BURST {
+            assert_eq!(c.queued(1_000, 10), When::Now);
+            c.flushed(1_000, 10);
+        }
+        // Then one timer, an interval after the burst's share of time.
         assert_eq!(c.queued(1_001, 10), When::At(1_000 + interval));
         assert_eq!(c.queued(1_002, 10), When::Pending);
         assert!(c.is_due());
-        c.flushed(1_000 + interval);
+        c.flushed(1_000 + interval, 10);
         assert!(!c.is_due());
-        // After a quiet spell: at once again.
-        assert_eq!(c.queued(2_000, 10), When::Now);
+        // At the sustained rate, one flush per interval, each at once.
+        let mut t = 5_000;
+        for _ in 0..100 {
+            assert_eq!(c.queued(t, 10), When::Now);
+            c.flushed(t, 10);
+            t += interval;
+        }
+        // Under load the flushes come one interval apart.
+        let mut flushes = 0;
+        for now in t..t + 100 * interval {
+            match c.queued(now, 10) {
+                When::Now => c.flushed(now, 10),
+                When::At(at) if at == now => c.flushed(now, 10),
+                When::At(_) | When::Pending if c.due_ms == Some(now) => c.flushed(now, 10),
+                _ => continue,
+            }
+            flushes += 1;
+        }
+        assert!((100..=100 + FLUSH_BURST).contains(&flushes), "{flushes}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Persistence of one document: a chunked snapshot plus an update log, behind [`Storage`].
 //!
 //! # Rules
-//! 1. **Append before relay.** An update is appended to the log in the same turn it is applied
-//!    in memory, before any message about it leaves the object. (On Cloudflare the object's
-//!    output gate then holds outgoing messages until the write is durable.) An update that
+//! 1. **Append before relay.** An update is appended to the log before any message about it,
+//!    or any state that includes it, leaves the object, in the same turn as that message. (On
+//!    Cloudflare the object's output gate then holds outgoing messages until the write is
+//!    durable.) The room applies updates as they arrive and appends them when it flushes:
+//!    the updates of one flush as one row, merged (see `room`'s "Coalescing"). An update that
 //!    fails to apply is never appended.
 //! 2. **Load = snapshot + tail.** The head record names the snapshot generation and the last
 //!    log sequence number it covers; loading applies the snapshot, then every log entry after

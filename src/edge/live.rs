@@ -242,7 +242,8 @@ impl Live {
     /// room is dropped and every socket closed (1011), so editors resync from storage and
     /// re-send what it missed.
     pub fn flush(&self, now: i64) {
-        self.cadence.borrow_mut().flushed(now);
+        let receivers = self.sockets.borrow().by_slot.len();
+        self.cadence.borrow_mut().flushed(now, receivers);
         let flushed = {
             let mut slot = self.room.borrow_mut();
             match slot.as_mut() {
