@@ -7,9 +7,9 @@
 //! Updates and awareness states are applied when they arrive but relayed in flushes: the
 //! updates queued since the last flush are merged into one update, appended to the log as one
 //! row, and only then sent as one frame per receiver (awareness likewise, latest state per
-//! client). The edge decides when to flush ([`Cadence`]): at once for the first change after a
-//! quiet spell; under load, after an interval that grows with the receivers (see
-//! [`FLUSH_SENDS_PER_SEC`]). Anything that reads the document
+//! client). The edge decides when to flush ([`Cadence`], a token bucket): at once while flushes
+//! come no faster than one per interval on average; under load, one per interval, which grows
+//! with the receivers (see [`FLUSH_SENDS_PER_SEC`]). Anything that reads the document
 //! to send it elsewhere (a SyncStep1 reply, the document state, a publish) stores the queue
 //! first ([`Room::persist`]), so nothing unstored ever leaves the object.
 //!
@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::limits::{
     BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
     FLUSH_BURST, FLUSH_MAX_MS, FLUSH_MIN_MS, FLUSH_SENDS_PER_SEC, MAX_DOC_BYTES, MAX_FRAME_BYTES,
-    MAX_SYNC_FRAME_BYTES,
+    MAX_SYNC_FRAME_BYTES, PRESENCE_MAX_MS, PRESENCE_SENDS_PER_SEC,
 };
 use crate::protocol::{self, AwarenessEntry, Incoming};
 use crate::store::{fresh_client_id, Storage, Store};
@@ -152,12 +152,17 @@ fn merged(updates: &[Vec<u8>]) -> Vec<Vec<u8>> {
 /// average (with a burst of [`FLUSH_BURST`]), so light load adds no delay; under load, one
 /// flush per interval, each carrying what arrived meanwhile. A token bucket, kept as the
 /// time the next flush would be due at the sustained rate (the "generic cell rate
-/// algorithm"), in whole milliseconds.
+/// algorithm"), in whole milliseconds. Presence alone (awareness, no document update) also
+/// waits [`Cadence::presence_interval`] after the last flush: hundreds of viewers renewing
+/// their presence would otherwise fill every flush slot with sends to everyone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cadence {
     /// When the next flush is due at the sustained rate (ms); flushes may run ahead of it by
     /// up to `FLUSH_BURST - 1` intervals.
     next_ms: i64,
+    /// When presence alone may be flushed next (ms).
+    presence_ms: i64,
+    /// The earliest timer set and not yet run (ms).
     due_ms: Option<i64>,
 }
 
@@ -180,15 +185,26 @@ impl Cadence {
         (receivers.saturating_mul(1000) / FLUSH_SENDS_PER_SEC).clamp(FLUSH_MIN_MS, FLUSH_MAX_MS)
     }
 
-    /// Something was queued at `now_ms`, for `receivers` connections.
-    pub fn queued(&mut self, now_ms: i64, receivers: usize) -> When {
-        if self.due_ms.is_some() {
-            return When::Pending;
-        }
+    /// The least time between two flushes of presence alone to `receivers` connections (ms):
+    /// presence has its own, larger budget of sends ([`PRESENCE_SENDS_PER_SEC`]).
+    pub fn presence_interval(receivers: usize) -> i64 {
+        let receivers = i64::try_from(receivers).unwrap_or(i64::MAX);
+        (receivers.saturating_mul(1000) / PRESENCE_SENDS_PER_SEC)
+            .clamp(FLUSH_MIN_MS, PRESENCE_MAX_MS)
+    }
+
+    /// Something was queued at `now_ms`, for `receivers` connections: a document update
+    /// (`urgent`) or presence alone.
+    pub fn queued(&mut self, now_ms: i64, receivers: usize, urgent: bool) -> When {
         let ahead = (FLUSH_BURST - 1) * Cadence::interval(receivers);
-        let allowed = self.next_ms.saturating_sub(ahead);
+        let mut allowed = self.next_ms.saturating_sub(ahead);
+        if !urgent {
+            allowed = allowed.max(self.presence_ms);
+        }
         if now_ms >= allowed {
             When::Now
+        } else if self.due_ms.is_some_and(|due| due <= allowed) {
+            When::Pending
         } else {
             self.due_ms = Some(allowed);
             When::At(allowed)
@@ -198,7 +214,15 @@ impl Cadence {
     /// A flush to `receivers` connections ran at `now_ms`.
     pub fn flushed(&mut self, now_ms: i64, receivers: usize) {
         self.next_ms = self.next_ms.max(now_ms) + Cadence::interval(receivers);
+        self.presence_ms = now_ms + Cadence::presence_interval(receivers);
         self.due_ms = None;
+    }
+
+    /// A timer ran at `now_ms` and found nothing to flush (an earlier flush took it all).
+    pub fn fired(&mut self, now_ms: i64) {
+        if self.due_ms.is_some_and(|due| due <= now_ms) {
+            self.due_ms = None;
+        }
     }
 
     /// Whether a timer is waiting to flush.
@@ -1376,26 +1400,26 @@ mod tests {
         let interval = Cadence::interval(10);
         // A burst goes out at once, flush by flush.
         for _ in 0..FLUSH_BURST {
-            assert_eq!(c.queued(1_000, 10), When::Now);
+            assert_eq!(c.queued(1_000, 10, true), When::Now);
             c.flushed(1_000, 10);
         }
         // Then one timer, an interval after the burst's share of time.
-        assert_eq!(c.queued(1_001, 10), When::At(1_000 + interval));
-        assert_eq!(c.queued(1_002, 10), When::Pending);
+        assert_eq!(c.queued(1_001, 10, true), When::At(1_000 + interval));
+        assert_eq!(c.queued(1_002, 10, true), When::Pending);
         assert!(c.is_due());
         c.flushed(1_000 + interval, 10);
         assert!(!c.is_due());
         // At the sustained rate, one flush per interval, each at once.
         let mut t = 5_000;
         for _ in 0..100 {
-            assert_eq!(c.queued(t, 10), When::Now);
+            assert_eq!(c.queued(t, 10, true), When::Now);
             c.flushed(t, 10);
             t += interval;
         }
         // Under load the flushes come one interval apart.
         let mut flushes = 0;
         for now in t..t + 100 * interval {
-            match c.queued(now, 10) {
+            match c.queued(now, 10, true) {
                 When::Now => c.flushed(now, 10),
                 When::At(at) if at == now => c.flushed(now, 10),
                 When::At(_) | When::Pending if c.due_ms == Some(now) => c.flushed(now, 10),
@@ -1404,6 +1428,34 @@ mod tests {
             flushes += 1;
         }
         assert!((100..=100 + FLUSH_BURST).contains(&flushes), "{flushes}");
+    }
+
+    #[test]
+    fn presence_alone_waits_its_own_interval_but_an_edit_does_not() {
+        let mut c = Cadence::default();
+        assert_eq!(c.queued(1_000, 200, false), When::Now);
+        c.flushed(1_000, 200);
+        let wait = Cadence::presence_interval(200);
+        assert_eq!(wait, 200);
+        // Presence alone: a timer at the end of its interval.
+        assert_eq!(c.queued(1_010, 200, false), When::At(1_000 + wait));
+        assert_eq!(c.queued(1_020, 200, false), When::Pending);
+        // An edit comes earlier: an earlier timer (the bucket still has room: at once).
+        assert_eq!(c.queued(1_030, 200, true), When::Now);
+        c.flushed(1_030, 200);
+        // The presence timer finds nothing left and is forgotten.
+        c.fired(1_000 + wait);
+        assert_eq!(c.queued(1_300, 200, false), When::Now);
+        // An edit while only presence is due, with the bucket empty: the earlier of the two.
+        let mut c = Cadence::default();
+        for _ in 0..FLUSH_BURST {
+            c.flushed(5_000, 200);
+        }
+        let presence = c.queued(5_001, 200, false);
+        assert_eq!(presence, When::At(5_000 + wait));
+        let edit = c.queued(5_002, 200, true);
+        assert_eq!(edit, When::At(5_000 + Cadence::interval(200)));
+        assert_eq!(c.queued(5_003, 200, false), When::Pending);
     }
 
     #[test]

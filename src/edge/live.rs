@@ -224,10 +224,11 @@ impl Live {
         })
     }
 
-    /// Something was queued at `now`: flushes now, or makes sure a timer will.
-    pub fn queued(&self, now: i64) {
+    /// Something was queued at `now` (`urgent`: a document update, not only presence):
+    /// flushes now, or makes sure a timer will.
+    pub fn queued(&self, now: i64, urgent: bool) {
         let receivers = self.sockets.borrow().by_slot.len();
-        let when = self.cadence.borrow_mut().queued(now, receivers);
+        let when = self.cadence.borrow_mut().queued(now, receivers, urgent);
         match when {
             When::Now => self.flush(now),
             When::Pending => {}
@@ -243,15 +244,18 @@ impl Live {
     /// re-send what it missed.
     pub fn flush(&self, now: i64) {
         let receivers = self.sockets.borrow().by_slot.len();
-        self.cadence.borrow_mut().flushed(now, receivers);
         let flushed = {
             let mut slot = self.room.borrow_mut();
             match slot.as_mut() {
-                None => return,
-                Some(room) if !room.has_queued() => return,
-                Some(room) => room.flush(),
+                Some(room) if room.has_queued() => room.flush(),
+                // A timer that another flush made redundant.
+                _ => {
+                    self.cadence.borrow_mut().fired(now);
+                    return;
+                }
             }
         };
+        self.cadence.borrow_mut().flushed(now, receivers);
         match flushed {
             Ok(flush) => {
                 for (frame, except) in flush.frames {

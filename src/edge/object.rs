@@ -1032,7 +1032,7 @@ impl DocumentObject {
                     ws.send_with_bytes(reply)?;
                 }
                 if outcome.queued {
-                    self.live.queued(now);
+                    self.live.queued(now, outcome.edited);
                 }
                 if outcome.edited {
                     self.edited(now);
