@@ -20,7 +20,8 @@ import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 
 const wallNow = () => performance.timeOrigin + performance.now();
-const hashText = (s) => `${s.length}:${createHash('sha1').update(s).digest('hex').slice(0, 12)}`;
+/** A short fingerprint of a text: its length and a hash, for comparing clients' copies. */
+export const hashText = (s) => `${s.length}:${createHash('sha1').update(s).digest('hex').slice(0, 12)}`;
 
 /**
  * Runs one scenario. `server` is `{ wsUrl, params, viewerParams }` (y-websocket's serverUrl

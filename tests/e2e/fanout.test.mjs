@@ -5,15 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHash } from 'node:crypto';
 import { startFolio, connect, disconnect, synced, serverDoc } from './folio.mjs';
-import { measure } from '../../bench/load.mjs';
+import { measure, hashText } from '../../bench/load.mjs';
 
 let folio;
 before(async () => { folio = await startFolio('fanout'); });
 after(async () => { await folio?.stop(); });
-
-const hashText = (s) => `${s.length}:${createHash('sha1').update(s).digest('hex').slice(0, 12)}`;
 
 test('10 stock clients at 50 edits/s each converge with the server and a late joiner, in merged frames', async () => {
   const doc = `fanout-${Date.now()}`;
