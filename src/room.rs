@@ -224,11 +224,6 @@ impl Cadence {
             self.due_ms = None;
         }
     }
-
-    /// Whether a timer is waiting to flush.
-    pub fn is_due(&self) -> bool {
-        self.due_ms.is_some()
-    }
 }
 
 /// The frame that tells everyone `conn`'s awareness clients are gone (clock + 1, state
@@ -1406,9 +1401,9 @@ mod tests {
         // Then one timer, an interval after the burst's share of time.
         assert_eq!(c.queued(1_001, 10, true), When::At(1_000 + interval));
         assert_eq!(c.queued(1_002, 10, true), When::Pending);
-        assert!(c.is_due());
+        assert!(c.due_ms.is_some());
         c.flushed(1_000 + interval, 10);
-        assert!(!c.is_due());
+        assert!(c.due_ms.is_none());
         // At the sustained rate, one flush per interval, each at once.
         let mut t = 5_000;
         for _ in 0..100 {

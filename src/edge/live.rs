@@ -139,29 +139,30 @@ impl Live {
     }
 
     /// The slot and [`Conn`] of `ws`, taken out of the list: give it back with
-    /// [`Live::put_conn`]. A socket missing from the list (closed by us) reads its attachment.
+    /// [`Live::put_conn`]. A socket the list does not know under this object (the one accepted
+    /// from the pair, or one closed by us and taken off) is read from its attachment once.
     pub fn take_conn(&self, ws: &WebSocket) -> (u32, Conn) {
         let mut sockets = self.sockets();
         let slot = match sockets.slot(ws) {
-            Some(slot) => Some(slot),
+            Some(slot) => slot,
             None => {
                 let conn = conn_of(ws);
                 match sockets.by_key.get(&conn.key).copied() {
                     Some(slot) => {
                         sockets.repoint(slot, ws);
-                        Some(slot)
+                        slot
                     }
                     None => return (sockets.insert(ws.clone(), Conn::default()), conn),
                 }
             }
         };
-        match slot.and_then(|slot| Some((slot, sockets.by_slot.get_mut(&slot)?))) {
-            Some((slot, socket)) => (slot, std::mem::take(&mut socket.conn)),
-            None => {
-                let conn = conn_of(ws);
-                (sockets.insert(ws.clone(), Conn::default()), conn)
-            }
-        }
+        // A slot in the JS map is always in the list (both change together); were it not,
+        // the attachment is the truth.
+        let conn = match sockets.by_slot.get_mut(&slot) {
+            Some(socket) => std::mem::take(&mut socket.conn),
+            None => conn_of(ws),
+        };
+        (slot, conn)
     }
 
     /// Gives back what [`Live::take_conn`] took; saves the attachment if it `changed`.

@@ -168,13 +168,6 @@ impl DocumentObject {
     }
 }
 
-impl DocumentObject {
-    /// Makes the alarm fire no later than `at` (ms).
-    async fn alarm_by(&self, at: i64) {
-        alarm_by(&self.state.storage(), at).await;
-    }
-}
-
 /// Makes sure the alarm rings by `at` (ms): sets it unless it is already set earlier.
 async fn alarm_by(storage: &worker::Storage, at: i64) {
     let later = match storage.get_alarm().await {
@@ -925,7 +918,7 @@ impl DurableObject for DocumentObject {
             }
             let response = self.accept(&identity)?;
             if let Some(at) = identity.expires_ms {
-                self.alarm_by(at).await;
+                alarm_by(&self.state.storage(), at).await;
             }
             return Ok(response);
         }
