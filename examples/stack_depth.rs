@@ -3,7 +3,7 @@
 //! Node), run with `value N` or `types N`, it exits 0 when yrs survived nesting `N` deep:
 //!
 //! - `value N`: an update holding one value nested N arrays deep, decoded by yrs (bypassing
-//!   `folio::wire`, which refuses it past `MAX_VALUE_NESTING`);
+//!   `folio::sync::wire`, which refuses it past `MAX_VALUE_NESTING`);
 //! - `types N`: a chain of N nested XML elements built, deleted (yrs deletes nested types
 //!   recursively), garbage-collected and encoded, then read by `content::extract`.
 //!

@@ -54,13 +54,35 @@ pub enum Error {
     ReadOnly,
     /// The connection's token expired: close 4001; reconnect with a fresh token.
     TokenExpired,
-    /// The request is not authorized: see [`crate::auth::AuthError`] for the status.
-    Auth(crate::auth::AuthError),
+    /// The request is not authorized: see [`crate::access::token::AuthError`] for the status.
+    Auth(crate::access::token::AuthError),
     /// A request parameter is invalid: 400 naming it.
     BadParameter {
         parameter: &'static str,
         message: String,
     },
+}
+
+/// A bad request parameter, named: answered with 400 and the parameter's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadParameter {
+    pub parameter: &'static str,
+    pub message: String,
+}
+
+impl From<BadParameter> for Error {
+    fn from(bad: BadParameter) -> Self {
+        Error::BadParameter {
+            parameter: bad.parameter,
+            message: bad.message,
+        }
+    }
+}
+
+impl From<crate::doc_id::InvalidDocId> for Error {
+    fn from(_: crate::doc_id::InvalidDocId) -> Self {
+        Error::InvalidDocId
+    }
 }
 
 impl From<StorageError> for Error {
@@ -134,8 +156,8 @@ pub mod close {
     pub const CHANGES_REFUSED: u16 = 4422;
 }
 
-impl From<crate::auth::AuthError> for Error {
-    fn from(e: crate::auth::AuthError) -> Self {
+impl From<crate::access::token::AuthError> for Error {
+    fn from(e: crate::access::token::AuthError) -> Self {
         Error::Auth(e)
     }
 }

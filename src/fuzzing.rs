@@ -16,9 +16,9 @@
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact};
 
-use crate::auth::{Keys, Purpose};
-use crate::protocol;
-use crate::room::{Conn, Room};
+use crate::access::token::{Keys, Purpose};
+use crate::sync::protocol;
+use crate::sync::room::{Conn, Room};
 use crate::testing::MemoryStorage;
 
 /// What the document holds: its state vector and delete set (every struct is named by its
@@ -103,7 +103,8 @@ pub fn update(data: &[u8]) {
     let (mut room, storage) = seeded();
     let before = state(&room);
     // yrs's decoder only ever sees what `wire` checked (it panics on 32-bit targets otherwise).
-    let decoded = crate::wire::check_update(data).is_ok() && yrs::Update::decode_v1(data).is_ok();
+    let decoded =
+        crate::sync::wire::check_update(data).is_ok() && yrs::Update::decode_v1(data).is_ok();
     match room.receive(&mut Conn::default(), &protocol::update(data.to_vec())) {
         Ok(_) => assert!(decoded, "an update that does not decode was accepted"),
         Err(_) => assert_eq!(
@@ -125,14 +126,14 @@ pub fn token(data: &[u8]) {
         Purpose::Invite,
         Purpose::Preview,
     ] {
-        if let Ok(claims) = keys.verify(&text, purpose, 0) {
+        if let Ok(claims) = keys.verify(&text, purpose, crate::time::Secs(0)) {
             // Only a token we signed verifies: re-signing the claims gives the same token.
             assert_eq!(keys.sign(&claims).ok().as_deref(), Some(&*text));
         }
     }
     let _ = keys.is_admin_key(&text);
-    let _ = crate::auth::bearer(&text);
-    let _ = crate::auth::cookie(&text, crate::auth::SESSION_COOKIE);
+    let _ = crate::access::token::bearer(&text);
+    let _ = crate::access::token::cookie(&text, crate::access::token::SESSION_COOKIE);
 }
 
 /// Tags and attributes the renderer writes; anything else in its output is a finding.
@@ -220,9 +221,9 @@ pub fn render(data: &[u8]) {
         return;
     }
     if let Ok(content) = crate::content::extract(room.doc()) {
-        check_html(&crate::render::html(&content));
-        let _ = crate::render::prosemirror_json(&content);
-        let _ = crate::render::plain_text(&content);
+        check_html(&crate::content::render::html(&content));
+        let _ = crate::content::render::prosemirror_json(&content);
+        let _ = crate::content::render::plain_text(&content);
     }
 }
 

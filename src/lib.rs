@@ -3,14 +3,47 @@
 //! Every document is a Durable Object holding a Yrs CRDT, co-edited live by any Yjs client
 //! over the standard y-protocols (sync + awareness). This crate is split in two:
 //!
-//! - the **core** (every module below but `edge`): pure Rust, no platform types, tested
-//!   natively with `cargo test`: the wire protocol ([`protocol`]), a document's live session
-//!   ([`room`]), its persistence model ([`store`]), limits and errors;
-//! - the **edge** (`edge`, wasm32 only): the stateless worker's router, the document's
-//!   Durable Object, and the SQLite adapter implementing [`store::Storage`].
+//! the **core** (every module but `edge`) is pure Rust with no platform types, tested natively
+//! with `cargo test`; the **edge** (`edge`, wasm32 only) binds it to Cloudflare Workers.
+//!
+//! # Layout
+//!
+//! ```text
+//! error      the core's error, and the one map to HTTP statuses and close codes
+//! limits     every cap and interval, with its reason
+//! time       milliseconds and seconds since the epoch, RFC 3339
+//! doc_id     DocId: a document id, parsed once where a request names it
+//! sync/      live co-editing over the Yjs protocols
+//!   wire       bounded readers of the y-protocols encoding; update shape checks
+//!   protocol   sync and awareness messages
+//!   room       a document's live session: (state, frame) -> replies, queued relay, writes
+//!   cadence    when the queued relay is flushed (coalescing)
+//!   store      persistence: snapshot chunks + update log, compaction, behind `Storage`
+//! content/   a document's content
+//!   model      the sanitized content tree
+//!   extract    the CRDT read through an allowlist (the security boundary)
+//!   render     HTML, ProseMirror JSON, plain text
+//!   restore    a published version written back as a forward edit
+//! publish/   drafts become versioned posts
+//!   post       the post record, content hash, ETag, body parts, the KV value
+//!   slug       slugs
+//!   intent     publishing as a write-ahead intent (Journal + World traits)
+//!   plan       what the document's object does next: alarm, KV write, registry touch
+//!   schedule   scheduled publish/unpublish requests
+//!   query      reader API parameters
+//!   page       the public HTML page
+//! access/    who may do what
+//!   token      signed tokens, keys, credentials in headers
+//!   policy     roles, scopes, what a principal may grant
+//!   routes     the HTTP surface parsed into a Route, with its access rule
+//!   throttle   token buckets: per client, per connection, and the penalty box
+//! testing    in-memory fakes (storage, journal, D1) that can fail both ways
+//! edge/      (wasm32) the worker's router, access, reader and authors' APIs, the
+//!            document object (edge/document/), its storage adapters (edge/storage/)
+//! ```
 //!
 //! ```
-//! use folio::room::{Conn, Room};
+//! use folio::sync::room::{Conn, Room};
 //! use folio::testing::MemoryStorage;
 //! use yrs::{Doc, Text, Transact};
 //!
@@ -24,7 +57,7 @@
 //! };
 //! let mut room = Room::open(MemoryStorage::new()).unwrap();
 //! let mut conn = Conn::default();
-//! let out = room.receive(&mut conn, &folio::protocol::update(edit)).unwrap();
+//! let out = room.receive(&mut conn, &folio::sync::protocol::update(edit)).unwrap();
 //! assert!(out.queued); // applied, and queued for the next flush
 //! let flush = room.flush().unwrap(); // stored, then relayed: one frame for every other editor
 //! assert_eq!(flush.frames.len(), 1);
@@ -33,26 +66,19 @@
 
 #![deny(clippy::await_holding_refcell_ref)]
 
-pub mod auth;
+pub mod access;
 pub mod content;
-pub mod docid;
+pub mod doc_id;
 pub mod error;
-pub mod intent;
 // Fuzz targets (fuzz/ and tests/fuzz_corpus.rs); not part of the worker.
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
-pub mod protocol;
 pub mod publish;
-pub mod render;
-pub mod restore;
-pub mod room;
-pub mod routes;
-pub mod store;
+pub mod sync;
 pub mod testing;
-pub mod throttle;
-pub mod wire;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -154,3 +154,45 @@ pub const FLUSH_BURST: i64 = 4;
 /// with 200 sends each, and 1 writer's edits reached the viewers with a p99 of 0.4–0.7 s.
 pub const PRESENCE_SENDS_PER_SEC: i64 = 1_000;
 pub const PRESENCE_MAX_MS: i64 = 250;
+
+// Tokens (see `access::token`): times are whole seconds, as in a token's signed claims.
+
+/// Longest token accepted, in bytes: claims are a few short fields.
+pub const MAX_TOKEN_BYTES: usize = 1024;
+
+/// Shortest admin key accepted (characters): `make dev` generates 43 (256 random bits).
+pub const MIN_ADMIN_KEY_LEN: usize = 32;
+
+/// Longest user name in a token (characters).
+pub const MAX_USER_LEN: usize = 64;
+
+/// Default lifetime of an API or socket token (15 min): short, because a token cannot be
+/// revoked; the editor fetches a fresh one with its session before this runs out.
+pub const API_TTL_SECS: u64 = 15 * 60;
+/// Longest lifetime an API token may ask for (24 h).
+pub const MAX_API_TTL_SECS: u64 = 24 * 60 * 60;
+/// Lifetime of a browser session (cookie) after signing in (12 h).
+pub const SESSION_TTL_SECS: u64 = 12 * 60 * 60;
+/// Default and longest lifetime of an invitation (7 and 30 days).
+pub const INVITE_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+pub const MAX_INVITE_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+/// Default and longest lifetime of a preview link (1 h and 7 days).
+pub const PREVIEW_TTL_SECS: u64 = 60 * 60;
+pub const MAX_PREVIEW_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+// The document object's timers (see `publish::plan`).
+
+/// Edits refresh the document's registry row in D1 (title, updated time) at most this often,
+/// with a trailing refresh by the alarm: the dashboard is current within 10 s while a burst of
+/// typing costs one D1 write per 10 s, not one per keystroke.
+pub const TOUCH_INTERVAL_MS: i64 = 10_000;
+/// Minimum time between two KV writes of one document: Cloudflare allows one write a second
+/// per key; a sooner one is left pending and the alarm writes the latest version.
+pub const KV_WRITE_INTERVAL_MS: i64 = 1_000;
+/// Delay before a failed KV write is tried again.
+pub const KV_RETRY_MS: i64 = 2_000;
+/// The alarm arms this fallback first and replaces it at the end of its run, so a run that
+/// ends early (an exception, a reset) still comes back.
+pub const ALARM_FALLBACK_MS: i64 = 30_000;
+/// Backoff before a scheduled entry that failed transiently is tried again.
+pub const SCHEDULE_RETRY_MS: i64 = 2_000;

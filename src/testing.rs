@@ -3,14 +3,14 @@
 //! A fault is armed for the n-th write from now, in one of the two ways real storage fails:
 //! the write is refused ([`Fault::NotWritten`]), or it happens but the caller is told it
 //! failed ([`Fault::Written`], e.g. a lost acknowledgement). Clones share one state, so a test
-//! keeps a handle to inspect what a [`crate::store::Store`] wrote.
+//! keeps a handle to inspect what a [`crate::sync::store::Store`] wrote.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::error::StorageError;
-use crate::store::{Head, Storage};
+use crate::sync::store::{Head, Storage};
 
 /// How an injected write failure behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,12 +190,12 @@ impl Storage for MemoryStorage {
     }
 }
 
-/// A fake of what publish intents write to ([`crate::intent::World`]): D1's versions and
+/// A fake of what publish intents write to ([`crate::publish::intent::World`]): D1's versions and
 /// posts, and the alarm, with faults on the next writes.
 pub mod publishing {
     use std::collections::{BTreeMap, VecDeque};
 
-    use crate::intent::{Intent, Journal, Local, Stored, World};
+    use crate::publish::intent::{Intent, Journal, Local, Stored, World};
     use crate::publish::{Action, Post};
 
     /// How the next D1 write fails.

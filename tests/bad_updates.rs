@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use folio::protocol;
-use folio::room::{Conn, Room};
+use folio::sync::protocol;
+use folio::sync::room::{Conn, Room};
 use folio::testing::MemoryStorage;
 use yrs::{Doc, Map, MapPrelim, ReadTxn, StateVector, Text, Transact};
 

@@ -5,8 +5,8 @@
 //!
 //! Set `FOLIO_SEED` to replay one seed; failures print the seed.
 
-use folio::protocol::{self, Incoming};
-use folio::room::{Conn, Room};
+use folio::sync::protocol::{self, Incoming};
+use folio::sync::room::{Conn, Room};
 use folio::testing::MemoryStorage;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};

@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use folio::protocol;
-use folio::room::{Conn, Room};
-use folio::store::Store;
+use folio::sync::protocol;
+use folio::sync::room::{Conn, Room};
+use folio::sync::store::Store;
 use folio::testing::MemoryStorage;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};

@@ -4,8 +4,8 @@
 //! target yrs's own decoder panics on most of these.
 
 use folio::limits::{MAX_TYPE_NESTING, MAX_VALUE_NESTING};
-use folio::protocol;
-use folio::room::{Conn, Room};
+use folio::sync::protocol;
+use folio::sync::room::{Conn, Room};
 use folio::testing::MemoryStorage;
 use yrs::{Doc, ReadTxn, Transact, WriteTxn, XmlElementPrelim, XmlFragment};
 

@@ -1,9 +1,9 @@
-//! The publish intent state machine (`folio::intent`) against in-memory fakes of the
+//! The publish intent state machine (`folio::publish::intent`) against in-memory fakes of the
 //! document's journal and of D1: a crash at every named step, D1 failing before and after it
 //! commits, and random sequences of both, each followed by recovery the way the object
 //! recovers (the alarm drives the intent, or the author retries the request).
 
-use folio::intent::{self, Local, Outcome, Step};
+use folio::publish::intent::{self, Local, Outcome, Step};
 use folio::publish::Action;
 use folio::publish::Rendered;
 use folio::testing::publishing::{block_on, D1Fault, FakeD1, MemoryJournal};

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use folio::content::render::{html, plain_text, prosemirror_json};
 use folio::content::{extract, safe_url};
-use folio::render::{html, plain_text, prosemirror_json};
 use serde_json::Value;
 use yrs::types::Attrs;
 use yrs::{

@@ -13,21 +13,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request, Response};
 
-use crate::auth::{
-    self, bearer, cookie, AuthError, Claims, Keys, Purpose, Role, TokenRequest, SESSION_COOKIE,
-    SESSION_TTL_SECS,
+use crate::access::policy::{self, Role, Scope, TokenRequest};
+use crate::access::throttle::Throttle;
+use crate::access::token::{
+    bearer, cookie, invitation_key, AuthError, Claims, Keys, Purpose, SESSION_COOKIE,
 };
-use crate::error::Error;
+use crate::doc_id::DocId;
 use crate::limits::{
-    AUTHOR_REQUESTS_PER_SEC, AUTHOR_REQUEST_BURST, MAX_BODY_BYTES, MAX_SIGN_IN_BODY_BYTES,
-    MAX_THROTTLED_CLIENTS, SIGN_IN_BURST, SIGN_IN_PER_SEC,
+    AUTHOR_REQUESTS_PER_SEC, AUTHOR_REQUEST_BURST, MAX_BODY_BYTES, MAX_PREVIEW_TTL_SECS,
+    MAX_SIGN_IN_BODY_BYTES, MAX_THROTTLED_CLIENTS, PREVIEW_TTL_SECS, SESSION_TTL_SECS,
+    SIGN_IN_BURST, SIGN_IN_PER_SEC,
 };
-use crate::publish::iso8601;
-use crate::throttle::Throttle;
+use crate::time::iso8601;
+use crate::time::Secs;
 
-use super::{error_json, json_body as body, json_error, json_response};
+use super::error::{EdgeError, Result};
+use super::http::{json_body as body, json_response};
+use super::storage::d1;
 
 /// The header carrying the verified identity from the worker to a document's object.
 pub const IDENTITY_HEADER: &str = "Folio-Identity";
@@ -39,12 +43,8 @@ thread_local! {
         SIGN_IN_PER_SEC, SIGN_IN_BURST, MAX_THROTTLED_CLIENTS));
 }
 
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
-
-fn now_secs() -> u64 {
-    (now_ms() / 1000) as u64
+fn now_secs() -> Secs {
+    Secs::from_millis(super::now_ms())
 }
 
 /// The server's keys from the `ADMIN_KEY` secret (`.dev.vars` locally).
@@ -72,11 +72,6 @@ fn query_token(req: &Request) -> Option<String> {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned());
     token
-}
-
-/// A token expiry (Unix seconds) in ms; `None` when it does not fit (the admin key's).
-fn expiry_ms(exp: u64) -> Option<i64> {
-    i64::try_from(exp).ok().and_then(|s| s.checked_mul(1000))
 }
 
 /// Who sent `req`. Sockets (`socket`) take `?token=` or the bearer header; HTTP takes the
@@ -121,36 +116,21 @@ pub fn authenticate(
     })
 }
 
-/// The JSON error for `e`; 401s say how to authenticate.
-pub fn refuse(e: AuthError) -> Result<Response> {
-    let unauthenticated = e.http_status().0 == 401;
-    let response = error_json(&Error::Auth(e))?;
-    if unauthenticated {
-        response
-            .headers()
-            .set("WWW-Authenticate", "Bearer realm=\"folio\"")?;
-    }
-    Ok(response)
-}
-
-fn too_many(retry_after: u64) -> Result<Response> {
-    let response = error_json(&Error::RateLimited("requests"))?;
-    response
-        .headers()
-        .set("Retry-After", &retry_after.to_string())?;
-    Ok(response)
-}
-
-/// Charges one author request to `who`; `Some(429)` when over the limit.
-pub fn throttle(who: &Principal) -> Result<Option<Response>> {
+/// Charges one author request to `who`: 429 when over the limit.
+///
+/// # Errors
+/// [`EdgeError::TooMany`].
+pub fn throttle(who: &Principal) -> Result<()> {
     if who.operator {
-        return Ok(None);
+        return Ok(());
     }
     let key = format!("u:{}:{}", who.claims.role.as_str(), who.claims.sub);
-    match AUTHORS.with(|t| t.borrow_mut().take(&key, now_ms())) {
-        Ok(()) => Ok(None),
-        Err(wait) => too_many(wait).map(Some),
-    }
+    AUTHORS
+        .with(|t| t.borrow_mut().take(&key, super::now_ms()))
+        .map_err(|retry_after| EdgeError::TooMany {
+            what: "requests",
+            retry_after,
+        })
 }
 
 /// The client address, for limits on anonymous requests.
@@ -180,7 +160,7 @@ impl Identity {
         Identity {
             user: claims.sub.clone(),
             role: claims.role,
-            expires_ms: expiry_ms(claims.exp),
+            expires_ms: claims.exp.to_millis(),
             socket,
         }
     }
@@ -197,7 +177,7 @@ impl Identity {
 /// `/sync/{doc}` upgrade).
 pub async fn forward(
     env: &Env,
-    doc: &str,
+    doc: &DocId,
     req: &Request,
     who: &Claims,
     socket: bool,
@@ -208,34 +188,26 @@ pub async fn forward(
         .headers_mut()?
         .set(IDENTITY_HEADER, &URL_SAFE_NO_PAD.encode(identity))?;
     env.durable_object(super::DOCUMENTS)?
-        .get_by_name(doc)?
+        .get_by_name(doc.as_str())?
         .fetch_with_request(forwarded)
         .await
+        .map_err(EdgeError::from)
 }
 
 fn claims_json(c: &Claims) -> serde_json::Value {
     json!({
         "user": c.sub,
         "role": c.role.as_str(),
-        "doc": c.doc,
-        "expires_at": expiry_ms(c.exp).map(iso8601),
+        "doc": c.doc.as_str(),
+        "expires_at": c.exp.to_millis().map(iso8601),
     })
 }
 
 /// `POST /api/tokens`: a token derived from the caller's own rights ([`auth::issue`]).
 pub async fn tokens(mut req: Request, keys: &Keys, who: &Claims) -> Result<Response> {
-    let request: TokenRequest = match body(&mut req, MAX_BODY_BYTES).await {
-        Ok(r) => r,
-        Err(response) => return response,
-    };
-    let claims = match auth::issue(who, request, now_secs()) {
-        Ok(c) => c,
-        Err(e) => return refuse(e),
-    };
-    let token = match keys.sign(&claims) {
-        Ok(t) => t,
-        Err(e) => return refuse(e),
-    };
+    let request: TokenRequest = body(&mut req, MAX_BODY_BYTES).await?;
+    let claims = policy::issue(who, request, now_secs())?;
+    let token = keys.sign(&claims)?;
     let mut out = claims_json(&claims);
     out["token"] = json!(token);
     out["use"] = json!(claims.purpose);
@@ -263,46 +235,43 @@ fn session_cookie(value: &str, max_age: u64) -> String {
 /// `POST /api/session` with `{"key"}` (the admin key) or `{"invite"}` (an invitation token):
 /// a session cookie. Limited per client address.
 pub async fn sign_in(mut req: Request, keys: &Keys, env: &Env) -> Result<Response> {
-    if let Err(wait) = SIGN_INS.with(|t| t.borrow_mut().take(&address(&req), now_ms())) {
-        return too_many(wait);
-    }
-    let form: SignIn = match body(&mut req, MAX_SIGN_IN_BODY_BYTES).await {
-        Ok(f) => f,
-        Err(response) => return response,
-    };
+    SIGN_INS
+        .with(|t| t.borrow_mut().take(&address(&req), super::now_ms()))
+        .map_err(|retry_after| EdgeError::TooMany {
+            what: "requests",
+            retry_after,
+        })?;
+    let form: SignIn = body(&mut req, MAX_SIGN_IN_BODY_BYTES).await?;
     let now = now_secs();
     let base = match (form.key, form.invite) {
         (Some(key), None) => {
             if !keys.is_admin_key(&key) {
-                return json_error(401, "invalid_credentials", "that is not the admin key");
+                return Err(EdgeError::api(
+                    401,
+                    "invalid_credentials",
+                    "that is not the admin key",
+                ));
             }
             Keys::admin()
         }
-        (None, Some(invite)) => match keys.verify(&invite, Purpose::Invite, now) {
-            Ok(c) => {
-                if let Some(refused) = use_invitation(env, &invite, &c).await? {
-                    return Ok(refused);
-                }
-                c
-            }
-            Err(e) => return refuse(e),
-        },
+        (None, Some(invite)) => {
+            let claims = keys.verify(&invite, Purpose::Invite, now)?;
+            use_invitation(env, &invite, &claims).await?;
+            claims
+        }
         _ => {
-            return json_error(
+            return Err(EdgeError::api(
                 400,
                 "invalid_parameter",
                 "send {\"key\": <admin key>} or {\"invite\": <invitation token>}",
-            )
+            ))
         }
     };
     // Never longer than the credential it came from (an invitation's own expiry).
-    let claims = auth::session_claims(base, now);
-    let token = match keys.sign(&claims) {
-        Ok(t) => t,
-        Err(e) => return refuse(e),
-    };
+    let claims = policy::session_claims(base, now);
+    let token = keys.sign(&claims)?;
     let response = json_response(200, &claims_json(&claims))?;
-    let max_age = claims.exp.saturating_sub(now).min(SESSION_TTL_SECS);
+    let max_age = claims.exp.since(now).min(SESSION_TTL_SECS);
     response
         .headers()
         .set("Set-Cookie", &session_cookie(&token, max_age))?;
@@ -311,33 +280,27 @@ pub async fn sign_in(mut req: Request, keys: &Keys, env: &Env) -> Result<Respons
 }
 
 /// Records that `invite` was used (D1 `used_invitations`, keyed by the token's hash, so it
-/// survives restarts and every isolate sees it): `Some(401 invitation_used)` if it already was.
-async fn use_invitation(env: &Env, invite: &str, claims: &Claims) -> Result<Option<Response>> {
-    let db = match super::d1::db(env) {
-        Ok(db) => db,
-        Err(e) => return unavailable(&e).map(Some),
+/// survives restarts and every isolate sees it): 401 `invitation_used` if it already was.
+async fn use_invitation(env: &Env, invite: &str, claims: &Claims) -> Result<()> {
+    let unavailable = |e: String| {
+        EdgeError::unavailable(
+            "sign-in is unavailable; try again",
+            format!("sign-in: D1: {e}"),
+        )
     };
-    let binds = [
-        auth::invitation_key(invite).into(),
-        (now_ms() as f64).into(),
-        (expiry_ms(claims.exp).unwrap_or(i64::MAX) as f64).into(),
-    ];
-    let sql = "INSERT INTO used_invitations (token_hash, used_at, expires_at) VALUES (?1, ?2, ?3)";
-    match super::d1::run(&db, sql, &binds).await {
-        Ok(()) => Ok(None),
-        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => json_error(
+    let db = d1::db(env).map_err(unavailable)?;
+    let expires = claims.exp.to_millis().unwrap_or(i64::MAX);
+    let first = d1::use_invitation(&db, &invitation_key(invite), super::now_ms(), expires)
+        .await
+        .map_err(unavailable)?;
+    if !first {
+        return Err(EdgeError::api(
             401,
             "invitation_used",
             "this invitation was already used; ask for a new one",
-        )
-        .map(Some),
-        Err(e) => unavailable(&e).map(Some),
+        ));
     }
-}
-
-fn unavailable(detail: &str) -> Result<Response> {
-    worker::console_error!("sign-in: D1: {detail}");
-    json_error(503, "unavailable", "sign-in is unavailable; try again")
+    Ok(())
 }
 
 /// `DELETE /api/session`: clears the cookie.
@@ -361,30 +324,25 @@ pub async fn preview_link(
     mut req: Request,
     keys: &Keys,
     who: &Claims,
-    doc: &str,
+    doc: &DocId,
 ) -> Result<Response> {
-    let form: PreviewRequest = match body(&mut req, MAX_BODY_BYTES).await {
-        Ok(f) => f,
-        Err(response) => return response,
-    };
-    let ttl = form.ttl_seconds.unwrap_or(auth::PREVIEW_TTL_SECS);
-    if ttl == 0 || ttl > auth::MAX_PREVIEW_TTL_SECS {
-        return error_json(&Error::BadParameter {
+    let form: PreviewRequest = body(&mut req, MAX_BODY_BYTES).await?;
+    let ttl = form.ttl_seconds.unwrap_or(PREVIEW_TTL_SECS);
+    if ttl == 0 || ttl > MAX_PREVIEW_TTL_SECS {
+        return Err(crate::error::Error::BadParameter {
             parameter: "ttl_seconds",
-            message: format!("ttl_seconds must be 1-{}", auth::MAX_PREVIEW_TTL_SECS),
-        });
+            message: format!("ttl_seconds must be 1-{}", MAX_PREVIEW_TTL_SECS),
+        }
+        .into());
     }
     let claims = Claims {
         sub: who.sub.clone(),
         role: Role::Viewer,
-        doc: doc.to_string(),
-        exp: (now_secs() + ttl).min(who.exp),
+        doc: Scope::Doc(doc.clone()),
+        exp: now_secs().plus(ttl).min(who.exp),
         purpose: Purpose::Preview,
     };
-    let token = match keys.sign(&claims) {
-        Ok(t) => t,
-        Err(e) => return refuse(e),
-    };
+    let token = keys.sign(&claims)?;
     let origin = req.url()?.origin().ascii_serialization();
     let mut out = claims_json(&claims);
     out["url"] = json!(format!("{origin}/preview/{doc}?token={token}"));
@@ -395,11 +353,11 @@ pub async fn preview_link(
 pub fn preview_claims(
     req: &Request,
     keys: &Keys,
-    doc: &str,
+    doc: &DocId,
 ) -> std::result::Result<Claims, AuthError> {
     let token = query_token(req).ok_or(AuthError::Missing)?;
     let claims = keys.verify(&token, Purpose::Preview, now_secs())?;
-    if claims.doc != doc {
+    if claims.doc != Scope::Doc(doc.clone()) {
         return Err(AuthError::WrongDocument);
     }
     Ok(claims)

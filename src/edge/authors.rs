@@ -1,77 +1,44 @@
 //! The authors' document registry, served by the stateless worker from D1: creating a
 //! document and listing documents with their title, status and times, without waking them.
 
-use serde::Deserialize;
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{Env, Response, Result};
+use worker::{Env, Response};
 
-use crate::publish::iso8601;
-
-use super::{d1, json_error, json_response};
+use super::error::{EdgeError, Result};
+use super::http::{json_response, now_ms};
+use super::storage::d1;
+use crate::access::Claims;
+use crate::doc_id::DocId;
+use crate::time::iso8601;
 
 /// Most documents one listing returns.
 const MAX_LISTED: u32 = 500;
 
-fn unavailable(e: impl std::fmt::Display) -> Result<Response> {
-    worker::console_error!("documents: {e}");
-    json_error(
-        503,
-        "unavailable",
+fn unavailable(e: impl std::fmt::Display) -> EdgeError {
+    EdgeError::unavailable(
         "the document registry is unavailable; try again",
+        format!("documents: {e}"),
     )
 }
 
 /// `POST /api/docs` → 201 `{id}`.
 pub async fn create(env: &Env) -> Result<Response> {
-    let id = match crate::docid::generate() {
-        Ok(id) => id,
-        Err(e) => return unavailable(e),
-    };
-    let now = worker::Date::now().as_millis() as f64;
-    let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, '', ?2, ?2)";
-    let result = match d1::db(env) {
-        Ok(db) => d1::run(&db, sql, &[JsValue::from_str(&id), JsValue::from_f64(now)]).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => json_response(201, &json!({ "id": id })),
-        Err(e) => unavailable(e),
-    }
-}
-
-#[derive(Deserialize)]
-struct Row {
-    id: String,
-    title: String,
-    created_at: f64,
-    updated_at: f64,
-    next_publish_at: Option<f64>,
-    slug: Option<String>,
-    status: Option<String>,
-    version: Option<f64>,
-    published_at: Option<f64>,
-    publish_problem: Option<String>,
+    let id = DocId::generate().map_err(unavailable)?;
+    let db = d1::db(env).map_err(unavailable)?;
+    d1::create_document(&db, &id, now_ms())
+        .await
+        .map_err(unavailable)?;
+    json_response(201, &json!({ "id": id.as_str() }))
 }
 
 /// `GET /api/docs`: most recently updated first.
 /// A principal scoped to one document sees only that one.
-pub async fn list(env: &Env, who: &crate::auth::Claims) -> Result<Response> {
-    let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
-                      p.slug, p.status, p.version, p.published_at, d.publish_problem
-               FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
-               ORDER BY d.updated_at DESC, d.id LIMIT ?1";
-    let rows = match d1::db(env) {
-        Ok(db) => d1::all::<Row>(&db, sql, &[JsValue::from_f64(f64::from(MAX_LISTED))]).await,
-        Err(e) => Err(e),
-    };
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
+pub async fn list(env: &Env, who: &Claims) -> Result<Response> {
+    let db = d1::db(env).map_err(unavailable)?;
+    let rows = d1::documents(&db, MAX_LISTED).await.map_err(unavailable)?;
     let documents: Vec<_> = rows
         .iter()
-        .filter(|r| who.covers(Some(&r.id)))
+        .filter(|r| DocId::parse(&r.id).is_ok_and(|id| who.covers(Some(&id))))
         .map(|r| {
             // A publish or unpublish on its way or failed, with its reason (the object keeps
             // this up to date; see `intent_json`).

@@ -124,6 +124,19 @@ impl Problem {
     }
 }
 
+/// A core error as the author sees it: permanent when it is the request's fault.
+impl From<crate::error::Error> for Problem {
+    fn from(e: crate::error::Error) -> Self {
+        let (status, code) = e.http_status();
+        Problem {
+            status,
+            code: code.to_string(),
+            message: e.to_string(),
+            permanent: status < 500,
+        }
+    }
+}
+
 /// Sorts an error from D1 (or KV) into permanent or transient, by the SQLite result codes and
 /// messages D1 reports. Anything unrecognised is transient: retrying costs little, dropping
 /// an author's publish costs much.

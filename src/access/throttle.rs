@@ -1,4 +1,6 @@
-//! Per-client request limits for the author HTTP endpoints: a token bucket per client key.
+//! Rate limits, all token buckets ([`TokenBucket`]): per client on the author HTTP endpoints
+//! ([`Throttle`]), per connection on sockets ([`Budget`]), and the penalty box that makes a
+//! refused client back off ([`Penalties`]).
 //!
 //! The stateless worker keeps one [`Throttle`] per isolate. Cloudflare runs many isolates, so
 //! in production this bounds each client per isolate (a client hammering one edge location
@@ -6,13 +8,40 @@
 
 use std::collections::HashMap;
 
-use crate::limits::{MAX_THROTTLED_CLIENTS, PENALTY_BASE_MS, PENALTY_FORGIVE_MS, PENALTY_MAX_MS};
+use crate::error::{Error, Result};
+use crate::limits::{
+    BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
+    MAX_THROTTLED_CLIENTS, PENALTY_BASE_MS, PENALTY_FORGIVE_MS, PENALTY_MAX_MS,
+};
 
-/// A token bucket: `rate` per second, up to `burst`.
+/// A token bucket refilled continuously at `rate` per second up to `burst`. The one copy of
+/// the refill rule every limit here uses; a clock going backwards refills nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Bucket {
-    tokens: f64,
+pub struct TokenBucket {
+    pub tokens: f64,
     at_ms: i64,
+}
+
+impl TokenBucket {
+    /// A full bucket at `now_ms`.
+    pub fn full(burst: f64, now_ms: i64) -> Self {
+        TokenBucket {
+            tokens: burst,
+            at_ms: now_ms,
+        }
+    }
+
+    /// Adds what `rate` gave since the last refill, up to `burst`.
+    pub fn refill(&mut self, rate: f64, burst: f64, now_ms: i64) {
+        self.tokens = self.level(rate, burst, now_ms);
+        self.at_ms = self.at_ms.max(now_ms);
+    }
+
+    /// The tokens there would be at `now_ms`, without refilling.
+    pub fn level(&self, rate: f64, burst: f64, now_ms: i64) -> f64 {
+        let secs = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
+        (self.tokens + secs * rate).min(burst)
+    }
 }
 
 /// Token buckets by client key, bounded in number.
@@ -21,7 +50,7 @@ pub struct Throttle {
     rate: f64,
     burst: f64,
     max_clients: usize,
-    buckets: HashMap<String, Bucket>,
+    buckets: HashMap<String, TokenBucket>,
 }
 
 impl Throttle {
@@ -44,13 +73,11 @@ impl Throttle {
             self.forget_idle(now_ms);
         }
         let (rate, burst) = (self.rate, self.burst);
-        let bucket = self.buckets.entry(key.to_string()).or_insert(Bucket {
-            tokens: burst,
-            at_ms: now_ms,
-        });
-        let elapsed = (now_ms - bucket.at_ms).max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-        bucket.at_ms = now_ms;
+        let bucket = self
+            .buckets
+            .entry(key.to_string())
+            .or_insert(TokenBucket::full(burst, now_ms));
+        bucket.refill(rate, burst, now_ms);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
@@ -64,7 +91,7 @@ impl Throttle {
     fn forget_idle(&mut self, now_ms: i64) {
         let (rate, burst) = (self.rate, self.burst);
         self.buckets
-            .retain(|_, b| b.tokens + (now_ms - b.at_ms).max(0) as f64 / 1000.0 * rate < burst);
+            .retain(|_, b| b.level(rate, burst, now_ms) < burst);
         if self.buckets.len() >= self.max_clients {
             self.buckets.clear();
         }
@@ -78,6 +105,56 @@ impl Throttle {
     /// Whether no client is tracked.
     pub fn is_empty(&self) -> bool {
         self.buckets.is_empty()
+    }
+}
+
+/// A connection's allowance of messages and bytes: two token buckets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    messages: TokenBucket,
+    bytes: TokenBucket,
+}
+
+impl Budget {
+    /// A full budget at time `now_ms`.
+    pub fn new(now_ms: i64) -> Self {
+        Budget {
+            messages: TokenBucket::full(BUDGET_MESSAGE_BURST, now_ms),
+            bytes: TokenBucket::full(BUDGET_BYTE_BURST, now_ms),
+        }
+    }
+
+    /// Spends one message of `bytes` at `now_ms`. A message larger than what is left (a
+    /// SyncStep2 of offline work, up to the document cap) is allowed while the byte bucket is
+    /// not empty, and puts it in debt: the connection then waits for the refill.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] when the message bucket is empty or the byte bucket is not
+    /// positive.
+    pub fn spend(&mut self, bytes: usize, now_ms: i64) -> Result<()> {
+        self.messages
+            .refill(BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST, now_ms);
+        self.bytes
+            .refill(BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, now_ms);
+        if self.messages.tokens < 1.0 {
+            return Err(Error::RateLimited("messages"));
+        }
+        if self.bytes.tokens <= 0.0 {
+            return Err(Error::RateLimited("bytes"));
+        }
+        self.messages.tokens -= 1.0;
+        self.bytes.tokens -= bytes as f64;
+        Ok(())
+    }
+
+    /// Whether bytes are left to send a reply (see [`Budget::charge`]).
+    pub fn can_reply(&self) -> bool {
+        self.bytes.tokens > 0.0
+    }
+
+    /// Charges `bytes` the server sent in reply to this connection.
+    pub fn charge(&mut self, bytes: usize) {
+        self.bytes.tokens -= bytes as f64;
     }
 }
 
@@ -186,5 +263,27 @@ mod tests {
             p.strike(&format!("c{i}"), 0);
         }
         assert!(p.clients.len() <= MAX_THROTTLED_CLIENTS);
+    }
+
+    #[test]
+    fn a_budget_refills_and_runs_out() {
+        let mut b = Budget::new(0);
+        for _ in 0..BUDGET_MESSAGE_BURST as usize {
+            b.spend(10, 0).unwrap();
+        }
+        assert_eq!(b.spend(10, 0), Err(Error::RateLimited("messages")));
+        assert_eq!(Error::RateLimited("messages").close_code(), 4008);
+        // 100 ms later, 20 more messages are allowed at 200/s.
+        for _ in 0..20 {
+            b.spend(10, 100).unwrap();
+        }
+        assert!(b.spend(10, 100).is_err());
+        // Bytes: a burst of 4 MiB, then 1 MiB/s.
+        let mut b = Budget::new(0);
+        b.spend(4 << 20, 0).unwrap();
+        assert_eq!(b.spend(1, 0), Err(Error::RateLimited("bytes")));
+        b.spend(1 << 19, 500).unwrap();
+        // A clock going backwards refills nothing and breaks nothing.
+        assert!(b.spend(1 << 20, 100).is_err());
     }
 }

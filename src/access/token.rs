@@ -26,69 +26,16 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::policy::{Role, Scope};
+use crate::doc_id::DocId;
+use crate::time::Secs;
+
 type HmacSha256 = Hmac<Sha256>;
 
-/// Longest token accepted, in bytes: claims are a few short fields.
-pub const MAX_TOKEN_BYTES: usize = 1024;
-
-/// Shortest admin key accepted (characters): `make dev` generates 43 (256 random bits).
-pub const MIN_ADMIN_KEY_LEN: usize = 32;
-
-/// Longest user name in a token (characters).
-pub const MAX_USER_LEN: usize = 64;
-
-/// Default lifetime of an API or socket token (15 min): short, because a token cannot be
-/// revoked; the editor fetches a fresh one with its session before this runs out.
-pub const API_TTL_SECS: u64 = 15 * 60;
-/// Longest lifetime an API token may ask for (24 h).
-pub const MAX_API_TTL_SECS: u64 = 24 * 60 * 60;
-/// Lifetime of a browser session (cookie) after signing in (12 h).
-pub const SESSION_TTL_SECS: u64 = 12 * 60 * 60;
-/// Default and longest lifetime of an invitation (7 and 30 days).
-pub const INVITE_TTL_SECS: u64 = 7 * 24 * 60 * 60;
-pub const MAX_INVITE_TTL_SECS: u64 = 30 * 24 * 60 * 60;
-/// Default and longest lifetime of a preview link (1 h and 7 days).
-pub const PREVIEW_TTL_SECS: u64 = 60 * 60;
-pub const MAX_PREVIEW_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+use crate::limits::{MAX_TOKEN_BYTES, MAX_USER_LEN, MIN_ADMIN_KEY_LEN};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "folio_session";
-
-/// What a principal may do, in increasing order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Writer,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Writer => "writer",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "writer" => Some(Role::Writer),
-            "editor" => Some(Role::Editor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// Whether this role may change a document's content.
-    pub fn can_edit(self) -> bool {
-        self >= Role::Writer
-    }
-}
 
 /// Where a token may be presented. A token of one purpose is refused everywhere else, so a
 /// preview link cannot open a socket and an invitation cannot call the API.
@@ -112,18 +59,18 @@ pub struct Claims {
     /// Who: a display name, 1-64 characters without control characters.
     pub sub: String,
     pub role: Role,
-    /// The document this token is for, or `*` for all.
-    pub doc: String,
-    /// Expiry, in seconds since the Unix epoch.
-    pub exp: u64,
+    /// The document this token is for, or all (`*` in the token).
+    pub doc: Scope,
+    /// Expiry (whole seconds since the Unix epoch).
+    pub exp: Secs,
     #[serde(rename = "use")]
     pub purpose: Purpose,
 }
 
 impl Claims {
     /// Whether these claims cover document `doc` (`None`: all documents are needed).
-    pub fn covers(&self, doc: Option<&str>) -> bool {
-        self.doc == "*" || doc == Some(self.doc.as_str())
+    pub fn covers(&self, doc: Option<&DocId>) -> bool {
+        self.doc.covers(doc)
     }
 }
 
@@ -288,7 +235,7 @@ impl Keys {
     /// # Errors
     /// [`AuthError::Malformed`], [`AuthError::BadSignature`], [`AuthError::Expired`],
     /// [`AuthError::WrongPurpose`].
-    pub fn verify(&self, token: &str, purpose: Purpose, now: u64) -> Result<Claims, AuthError> {
+    pub fn verify(&self, token: &str, purpose: Purpose, now: Secs) -> Result<Claims, AuthError> {
         let claims = self.open(token)?;
         if claims.purpose != purpose {
             return Err(AuthError::WrongPurpose {
@@ -335,118 +282,21 @@ impl Keys {
         Claims {
             sub: "admin".into(),
             role: Role::Admin,
-            doc: "*".into(),
-            exp: u64::MAX,
+            doc: Scope::All,
+            exp: Secs::NEVER,
             purpose: Purpose::Api,
         }
     }
 }
 
-fn validate(claims: &Claims) -> Result<(), AuthError> {
+pub(crate) fn validate(claims: &Claims) -> Result<(), AuthError> {
     let n = claims.sub.chars().count();
     if n == 0 || n > MAX_USER_LEN || claims.sub.chars().any(char::is_control) {
         return Err(AuthError::BadRequest(format!(
             "user must be 1-{MAX_USER_LEN} characters without control characters"
         )));
     }
-    if claims.doc != "*" && crate::docid::validate(&claims.doc).is_err() {
-        return Err(AuthError::BadRequest(
-            "doc must be \"*\" or a document id".into(),
-        ));
-    }
     Ok(())
-}
-
-/// Checks that `who` may do something that needs `need` on `doc` (`None`: all documents).
-///
-/// # Errors
-/// [`AuthError::Role`], [`AuthError::WrongDocument`].
-pub fn permit(who: &Claims, need: Role, doc: Option<&str>) -> Result<(), AuthError> {
-    if who.role < need {
-        return Err(AuthError::Role {
-            have: who.role,
-            need,
-        });
-    }
-    if !who.covers(doc) {
-        return Err(AuthError::WrongDocument);
-    }
-    Ok(())
-}
-
-/// The body of `POST /api/tokens`; every field defaults to the issuer's own.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRequest {
-    pub user: Option<String>,
-    pub role: Option<Role>,
-    pub doc: Option<String>,
-    pub ttl_seconds: Option<u64>,
-    /// `api` (default) or `invite`.
-    #[serde(rename = "use")]
-    pub purpose: Option<Purpose>,
-}
-
-/// The claims `issuer` may grant for `req` at `now`: never more role, scope or time than the
-/// issuer has. Anyone may derive a token for themselves (the editor's socket tokens); tokens
-/// for another user, and invitations, need editor or admin.
-///
-/// # Errors
-/// [`AuthError::BadRequest`], [`AuthError::Exceeds`], [`AuthError::Role`].
-pub fn issue(issuer: &Claims, req: TokenRequest, now: u64) -> Result<Claims, AuthError> {
-    let purpose = req.purpose.unwrap_or(Purpose::Api);
-    let (default_ttl, max_ttl) = match purpose {
-        Purpose::Api => (API_TTL_SECS, MAX_API_TTL_SECS),
-        Purpose::Invite => (INVITE_TTL_SECS, MAX_INVITE_TTL_SECS),
-        Purpose::Session | Purpose::Preview => {
-            return Err(AuthError::BadRequest(
-                "use must be \"api\" or \"invite\" (sign in for a session; POST \
-                 /api/docs/{id}/preview for a preview link)"
-                    .into(),
-            ))
-        }
-    };
-    let ttl = req.ttl_seconds.unwrap_or(default_ttl);
-    if ttl == 0 || ttl > max_ttl {
-        return Err(AuthError::BadRequest(format!(
-            "ttl_seconds must be 1-{max_ttl}"
-        )));
-    }
-    let claims = Claims {
-        sub: req.user.unwrap_or_else(|| issuer.sub.clone()),
-        role: req.role.unwrap_or(issuer.role),
-        doc: req.doc.unwrap_or_else(|| issuer.doc.clone()),
-        exp: now.saturating_add(ttl).min(issuer.exp),
-        purpose,
-    };
-    validate(&claims)?;
-    if claims.role > issuer.role {
-        return Err(AuthError::Exceeds("role"));
-    }
-    if !issuer.covers(Some(&claims.doc)) && issuer.doc != claims.doc {
-        return Err(AuthError::Exceeds("document scope"));
-    }
-    if (claims.sub != issuer.sub || purpose == Purpose::Invite) && issuer.role < Role::Editor {
-        return Err(AuthError::Role {
-            have: issuer.role,
-            need: Role::Editor,
-        });
-    }
-    if claims.exp <= now {
-        return Err(AuthError::Expired);
-    }
-    Ok(claims)
-}
-
-/// The claims of a session signed in with `base` (the admin key's, or an invitation's) at
-/// `now`: [`SESSION_TTL_SECS`] long, but never beyond `base`'s own expiry, so a session minted
-/// from an invitation (or an invitation minted by a session) never extends access.
-pub fn session_claims(base: Claims, now: u64) -> Claims {
-    Claims {
-        exp: now.saturating_add(SESSION_TTL_SECS).min(base.exp),
-        purpose: Purpose::Session,
-        ..base
-    }
 }
 
 /// The key under which a used invitation is recorded: the SHA-256 of its token, in hex.
@@ -478,14 +328,21 @@ pub fn bearer(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::policy::*;
+    use crate::limits::*;
+
+    fn id(s: &str) -> DocId {
+        DocId::parse(s).unwrap()
+    }
 
     const KEY: &str = "an-admin-key-of-enough-length-0123456789";
 
     fn claims(role: Role, doc: &str, exp: u64) -> Claims {
+        let exp = Secs(exp);
         Claims {
             sub: "ada".into(),
             role,
-            doc: doc.into(),
+            doc: Scope::parse(doc).unwrap(),
             exp,
             purpose: Purpose::Api,
         }
@@ -506,19 +363,19 @@ mod tests {
         let keys = Keys::new(KEY).unwrap();
         let c = claims(Role::Writer, "doc-1", 1000);
         let token = keys.sign(&c).unwrap();
-        assert_eq!(keys.verify(&token, Purpose::Api, 999), Ok(c));
+        assert_eq!(keys.verify(&token, Purpose::Api, Secs(999)), Ok(c));
         assert_eq!(
-            keys.verify(&token, Purpose::Api, 1000),
+            keys.verify(&token, Purpose::Api, Secs(1000)),
             Err(AuthError::Expired)
         );
         assert!(matches!(
-            keys.verify(&token, Purpose::Session, 0),
+            keys.verify(&token, Purpose::Session, Secs(0)),
             Err(AuthError::WrongPurpose { .. })
         ));
         // Another server's key signs tokens that do not verify here.
         let other = Keys::new(&format!("{KEY}x")).unwrap();
         assert_eq!(
-            other.verify(&token, Purpose::Api, 0),
+            other.verify(&token, Purpose::Api, Secs(0)),
             Err(AuthError::BadSignature)
         );
     }
@@ -532,14 +389,17 @@ mod tests {
             let mut bytes = token.clone().into_bytes();
             bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
             let t = String::from_utf8(bytes).unwrap();
-            assert!(keys.verify(&t, Purpose::Api, 0).is_err(), "flip at {i}");
+            assert!(
+                keys.verify(&t, Purpose::Api, Secs(0)).is_err(),
+                "flip at {i}"
+            );
         }
         // Claims swapped in from a forged payload keep the old signature: refused.
         let (_, tag) = token.rsplit_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD
             .encode(serde_json::to_vec(&claims(Role::Admin, "*", u64::MAX)).unwrap());
         assert_eq!(
-            keys.verify(&format!("v1.{forged}.{tag}"), Purpose::Api, 0),
+            keys.verify(&format!("v1.{forged}.{tag}"), Purpose::Api, Secs(0)),
             Err(AuthError::BadSignature)
         );
         for bad in [
@@ -547,7 +407,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    keys.verify(bad, Purpose::Api, 0),
+                    keys.verify(bad, Purpose::Api, Secs(0)),
                     Err(AuthError::Malformed(_) | AuthError::BadSignature)
                 ),
                 "{bad:?}"
@@ -555,7 +415,7 @@ mod tests {
         }
         let huge = format!("v1.{}.x", "a".repeat(MAX_TOKEN_BYTES));
         assert_eq!(
-            keys.verify(&huge, Purpose::Api, 0),
+            keys.verify(&huge, Purpose::Api, Secs(0)),
             Err(AuthError::Malformed("too long"))
         );
     }
@@ -563,17 +423,17 @@ mod tests {
     #[test]
     fn roles_and_scopes() {
         let writer = claims(Role::Writer, "doc-1", 1000);
-        assert_eq!(permit(&writer, Role::Writer, Some("doc-1")), Ok(()));
-        assert_eq!(permit(&writer, Role::Viewer, Some("doc-1")), Ok(()));
+        assert_eq!(permit(&writer, Role::Writer, Some(&id("doc-1"))), Ok(()));
+        assert_eq!(permit(&writer, Role::Viewer, Some(&id("doc-1"))), Ok(()));
         assert_eq!(
-            permit(&writer, Role::Editor, Some("doc-1")),
+            permit(&writer, Role::Editor, Some(&id("doc-1"))),
             Err(AuthError::Role {
                 have: Role::Writer,
                 need: Role::Editor
             })
         );
         assert_eq!(
-            permit(&writer, Role::Writer, Some("doc-2")),
+            permit(&writer, Role::Writer, Some(&id("doc-2"))),
             Err(AuthError::WrongDocument)
         );
         assert_eq!(
@@ -594,20 +454,23 @@ mod tests {
             f(&mut r);
             r
         };
-        let own = issue(&editor, TokenRequest::default(), 100).unwrap();
-        assert_eq!((own.role, own.exp), (Role::Editor, 100 + API_TTL_SECS));
+        let own = issue(&editor, TokenRequest::default(), Secs(100)).unwrap();
         assert_eq!(
-            issue(&editor, req(|r| r.role = Some(Role::Admin)), 100),
+            (own.role, own.exp),
+            (Role::Editor, Secs(100 + API_TTL_SECS))
+        );
+        assert_eq!(
+            issue(&editor, req(|r| r.role = Some(Role::Admin)), Secs(100)),
             Err(AuthError::Exceeds("role"))
         );
         // Capped by the issuer's own expiry.
         let long = issue(
             &editor,
             req(|r| r.ttl_seconds = Some(MAX_API_TTL_SECS)),
-            100,
+            Secs(100),
         )
         .unwrap();
-        assert_eq!(long.exp, 10_000);
+        assert_eq!(long.exp, Secs(10_000));
         let other = issue(
             &editor,
             req(|r| {
@@ -615,27 +478,31 @@ mod tests {
                 r.role = Some(Role::Viewer);
                 r.doc = Some("doc-9".into());
             }),
-            100,
+            Secs(100),
         )
         .unwrap();
         assert_eq!((other.sub.as_str(), other.doc.as_str()), ("bob", "doc-9"));
 
         let writer = claims(Role::Writer, "doc-1", 10_000);
-        assert!(issue(&writer, TokenRequest::default(), 100).is_ok());
+        assert!(issue(&writer, TokenRequest::default(), Secs(100)).is_ok());
         assert_eq!(
-            issue(&writer, req(|r| r.doc = Some("doc-2".into())), 100),
+            issue(&writer, req(|r| r.doc = Some("doc-2".into())), Secs(100)),
             Err(AuthError::Exceeds("document scope"))
         );
         assert_eq!(
-            issue(&writer, req(|r| r.doc = Some("*".into())), 100),
+            issue(&writer, req(|r| r.doc = Some("*".into())), Secs(100)),
             Err(AuthError::Exceeds("document scope"))
         );
         assert!(matches!(
-            issue(&writer, req(|r| r.user = Some("bob".into())), 100),
+            issue(&writer, req(|r| r.user = Some("bob".into())), Secs(100)),
             Err(AuthError::Role { .. })
         ));
         assert!(matches!(
-            issue(&writer, req(|r| r.purpose = Some(Purpose::Invite)), 100),
+            issue(
+                &writer,
+                req(|r| r.purpose = Some(Purpose::Invite)),
+                Secs(100)
+            ),
             Err(AuthError::Role { .. })
         ));
         for bad in [
@@ -646,7 +513,10 @@ mod tests {
             req(|r| r.purpose = Some(Purpose::Session)),
         ] {
             assert!(
-                matches!(issue(&editor, bad, 100), Err(AuthError::BadRequest(_))),
+                matches!(
+                    issue(&editor, bad, Secs(100)),
+                    Err(AuthError::BadRequest(_))
+                ),
                 "accepted a bad request"
             );
         }
@@ -671,12 +541,15 @@ mod tests {
         let invite = Claims {
             sub: "guest".into(),
             role: Role::Editor,
-            doc: "*".into(),
-            exp: 1_000 + 60,
+            doc: Scope::All,
+            exp: Secs(1_000 + 60),
             purpose: Purpose::Invite,
         };
-        let session = session_claims(invite.clone(), 1_000);
-        assert_eq!((session.exp, session.purpose), (1_060, Purpose::Session));
+        let session = session_claims(invite.clone(), Secs(1_000));
+        assert_eq!(
+            (session.exp, session.purpose),
+            (Secs(1_060), Purpose::Session)
+        );
         assert_eq!(
             (session.sub.as_str(), session.role),
             ("guest", Role::Editor)
@@ -686,12 +559,15 @@ mod tests {
             purpose: Some(Purpose::Invite),
             ..TokenRequest::default()
         };
-        let minted = issue(&session, request, 1_010).unwrap();
-        assert_eq!(minted.exp, 1_060);
+        let minted = issue(&session, request, Secs(1_010)).unwrap();
+        assert_eq!(minted.exp, Secs(1_060));
         // ... so signing in with it cannot extend access.
-        assert_eq!(session_claims(minted, 1_020).exp, 1_060);
+        assert_eq!(session_claims(minted, Secs(1_020)).exp, Secs(1_060));
         // The admin key's session is the full length.
-        assert_eq!(session_claims(Keys::admin(), 0).exp, SESSION_TTL_SECS);
+        assert_eq!(
+            session_claims(Keys::admin(), Secs(0)).exp,
+            Secs(SESSION_TTL_SECS)
+        );
     }
 
     #[test]

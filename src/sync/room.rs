@@ -14,7 +14,7 @@
 //! first ([`Room::persist`]), so nothing unstored ever leaves the object.
 //!
 //! # Invariants
-//! - The in-memory document always equals what storage holds (see [`crate::store`] rule 1).
+//! - The in-memory document always equals what storage holds (see [`crate::sync::store`] rule 1).
 //!   An update yrs refuses may have been partly integrated, so the room then reloads its
 //!   document from storage; other connections are unaffected.
 //! - After a storage error the room must be dropped ([`Error::Storage`] says so): the edge
@@ -31,15 +31,12 @@ use serde::{Deserialize, Serialize};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::access::throttle::Budget;
 use crate::error::{Error, Result};
-use crate::limits::{
-    BUDGET_BYTES_PER_SEC, BUDGET_BYTE_BURST, BUDGET_MESSAGES_PER_SEC, BUDGET_MESSAGE_BURST,
-    FLUSH_BURST, FLUSH_MAX_MS, FLUSH_MIN_MS, FLUSH_SENDS_PER_SEC, MAX_DOC_BYTES, MAX_FRAME_BYTES,
-    MAX_SYNC_FRAME_BYTES, PRESENCE_MAX_MS, PRESENCE_SENDS_PER_SEC,
-};
-use crate::protocol::{self, AwarenessEntry, Incoming};
-use crate::store::{fresh_client_id, Storage, Store};
-use crate::wire;
+use crate::limits::{MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES};
+use crate::sync::protocol::{self, AwarenessEntry, Incoming};
+use crate::sync::store::{fresh_client_id, Storage, Store};
+use crate::sync::wire;
 
 /// What the server remembers about one connection, kept with the socket so it survives
 /// hibernation: the awareness client ids it announced, with their latest clocks.
@@ -148,84 +145,6 @@ fn merged(updates: &[Vec<u8>]) -> Vec<Vec<u8>> {
     }
 }
 
-/// When to flush: at once while flushes come no faster than one per [`Cadence::interval`] on
-/// average (with a burst of [`FLUSH_BURST`]), so light load adds no delay; under load, one
-/// flush per interval, each carrying what arrived meanwhile. A token bucket, kept as the
-/// time the next flush would be due at the sustained rate (the "generic cell rate
-/// algorithm"), in whole milliseconds. Presence alone (awareness, no document update) also
-/// waits [`Cadence::presence_interval`] after the last flush: hundreds of viewers renewing
-/// their presence would otherwise fill every flush slot with sends to everyone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cadence {
-    /// When the next flush is due at the sustained rate (ms); flushes may run ahead of it by
-    /// up to `FLUSH_BURST - 1` intervals.
-    next_ms: i64,
-    /// When presence alone may be flushed next (ms).
-    presence_ms: i64,
-    /// The earliest timer set and not yet run (ms).
-    due_ms: Option<i64>,
-}
-
-/// What [`Cadence::queued`] asks of the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    /// Flush now.
-    Now,
-    /// Flush at this time (ms): set a timer for it.
-    At(i64),
-    /// A flush is already due; nothing to do.
-    Pending,
-}
-
-impl Cadence {
-    /// The least time between two flushes to `receivers` connections (ms): a flush costs one
-    /// send per receiver (see [`FLUSH_SENDS_PER_SEC`]).
-    pub fn interval(receivers: usize) -> i64 {
-        let receivers = i64::try_from(receivers).unwrap_or(i64::MAX);
-        (receivers.saturating_mul(1000) / FLUSH_SENDS_PER_SEC).clamp(FLUSH_MIN_MS, FLUSH_MAX_MS)
-    }
-
-    /// The least time between two flushes of presence alone to `receivers` connections (ms):
-    /// presence has its own, larger budget of sends ([`PRESENCE_SENDS_PER_SEC`]).
-    pub fn presence_interval(receivers: usize) -> i64 {
-        let receivers = i64::try_from(receivers).unwrap_or(i64::MAX);
-        (receivers.saturating_mul(1000) / PRESENCE_SENDS_PER_SEC)
-            .clamp(FLUSH_MIN_MS, PRESENCE_MAX_MS)
-    }
-
-    /// Something was queued at `now_ms`, for `receivers` connections: a document update
-    /// (`urgent`) or presence alone.
-    pub fn queued(&mut self, now_ms: i64, receivers: usize, urgent: bool) -> When {
-        let ahead = (FLUSH_BURST - 1) * Cadence::interval(receivers);
-        let mut allowed = self.next_ms.saturating_sub(ahead);
-        if !urgent {
-            allowed = allowed.max(self.presence_ms);
-        }
-        if now_ms >= allowed {
-            When::Now
-        } else if self.due_ms.is_some_and(|due| due <= allowed) {
-            When::Pending
-        } else {
-            self.due_ms = Some(allowed);
-            When::At(allowed)
-        }
-    }
-
-    /// A flush to `receivers` connections ran at `now_ms`.
-    pub fn flushed(&mut self, now_ms: i64, receivers: usize) {
-        self.next_ms = self.next_ms.max(now_ms) + Cadence::interval(receivers);
-        self.presence_ms = now_ms + Cadence::presence_interval(receivers);
-        self.due_ms = None;
-    }
-
-    /// A timer ran at `now_ms` and found nothing to flush (an earlier flush took it all).
-    pub fn fired(&mut self, now_ms: i64) {
-        if self.due_ms.is_some_and(|due| due <= now_ms) {
-            self.due_ms = None;
-        }
-    }
-}
-
 /// The frame that tells everyone `conn`'s awareness clients are gone (clock + 1, state
 /// `null`, as y-protocols' `removeAwarenessStates`), and clears them from `conn`. Needs no
 /// document, so a socket closing while the object hibernates does not load one.
@@ -242,62 +161,6 @@ pub fn farewell(conn: &mut Conn) -> Option<Vec<u8>> {
         })
         .collect();
     Some(protocol::awareness(&gone))
-}
-
-/// A connection's allowance of messages and bytes: two token buckets refilled continuously.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Budget {
-    messages: f64,
-    bytes: f64,
-    at_ms: i64,
-}
-
-impl Budget {
-    /// A full budget at time `now_ms`.
-    pub fn new(now_ms: i64) -> Self {
-        Budget {
-            messages: BUDGET_MESSAGE_BURST,
-            bytes: BUDGET_BYTE_BURST,
-            at_ms: now_ms,
-        }
-    }
-
-    fn refill(&mut self, now_ms: i64) {
-        let secs = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
-        self.at_ms = self.at_ms.max(now_ms);
-        self.messages = (self.messages + secs * BUDGET_MESSAGES_PER_SEC).min(BUDGET_MESSAGE_BURST);
-        self.bytes = (self.bytes + secs * BUDGET_BYTES_PER_SEC).min(BUDGET_BYTE_BURST);
-    }
-
-    /// Spends one message of `bytes` at `now_ms`. A message larger than what is left (a
-    /// SyncStep2 of offline work, up to the document cap) is allowed while the byte bucket is
-    /// not empty, and puts it in debt: the connection then waits for the refill.
-    ///
-    /// # Errors
-    /// [`Error::RateLimited`] when the message bucket is empty or the byte bucket is not
-    /// positive.
-    pub fn spend(&mut self, bytes: usize, now_ms: i64) -> Result<()> {
-        self.refill(now_ms);
-        if self.messages < 1.0 {
-            return Err(Error::RateLimited("messages"));
-        }
-        if self.bytes <= 0.0 {
-            return Err(Error::RateLimited("bytes"));
-        }
-        self.messages -= 1.0;
-        self.bytes -= bytes as f64;
-        Ok(())
-    }
-
-    /// Whether bytes are left to send a reply (see [`Budget::charge`]).
-    fn can_reply(&self) -> bool {
-        self.bytes > 0.0
-    }
-
-    /// Charges `bytes` the server sent in reply (see [`Room::charged_reply`]).
-    fn charge(&mut self, bytes: usize) {
-        self.bytes -= bytes as f64;
-    }
 }
 
 /// A document's live session; see the module docs.
@@ -578,14 +441,16 @@ impl<S: Storage> Room<S> {
         farewell(conn)
     }
 
-    /// Makes the draft equal a published version, as a forward edit that is stored, then
-    /// queued for every connection (flush it).
+    /// Runs `edit`, a change the server makes to the document in one transaction of its own
+    /// (a restored version, see [`crate::content::restore`]), returning that transaction's
+    /// update. The update is stored, then queued for every connection (flush it): the room
+    /// relays it like any edit without knowing what made it.
     ///
     /// # Errors
-    /// [`Error::Storage`] (drop the room) or [`Error::Internal`].
-    pub fn restore(&mut self, post: &crate::publish::Post) -> Result<()> {
+    /// `edit`'s error, [`Error::Storage`] (drop the room) or [`Error::Internal`].
+    pub fn edit(&mut self, edit: impl FnOnce(&Doc) -> Result<Vec<u8>>) -> Result<()> {
         self.persist()?;
-        let update = crate::restore::restore(&self.doc, post)?;
+        let update = edit(&self.doc)?;
         self.store.append(&update)?;
         self.store.maybe_compact(&self.doc)?;
         // Relayed to everyone at the next flush; it is stored already.
@@ -763,6 +628,7 @@ fn follows(update: &Update, sv: &StateVector) -> Result<(), Gap> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::BUDGET_BYTE_BURST;
     use crate::testing::{Fault, MemoryStorage};
     use yrs::{GetString, Map, MapPrelim, Text, TextPrelim};
 
@@ -1045,28 +911,6 @@ mod tests {
         room.receive(&mut late, &protocol::awareness([&back]))
             .unwrap();
         assert!(relayed(&mut room).is_some());
-    }
-
-    #[test]
-    fn a_budget_refills_and_runs_out() {
-        let mut b = Budget::new(0);
-        for _ in 0..BUDGET_MESSAGE_BURST as usize {
-            b.spend(10, 0).unwrap();
-        }
-        assert_eq!(b.spend(10, 0), Err(Error::RateLimited("messages")));
-        assert_eq!(Error::RateLimited("messages").close_code(), 4008);
-        // 100 ms later, 20 more messages are allowed at 200/s.
-        for _ in 0..20 {
-            b.spend(10, 100).unwrap();
-        }
-        assert!(b.spend(10, 100).is_err());
-        // Bytes: a burst of 4 MiB, then 1 MiB/s.
-        let mut b = Budget::new(0);
-        b.spend(4 << 20, 0).unwrap();
-        assert_eq!(b.spend(1, 0), Err(Error::RateLimited("bytes")));
-        b.spend(1 << 19, 500).unwrap();
-        // A clock going backwards refills nothing and breaks nothing.
-        assert!(b.spend(1 << 20, 100).is_err());
     }
 
     #[test]
@@ -1390,81 +1234,6 @@ mod tests {
     }
 
     #[test]
-    fn the_cadence_flushes_at_once_within_its_burst_then_once_per_interval() {
-        let mut c = Cadence::default();
-        let interval = Cadence::interval(10);
-        // A burst goes out at once, flush by flush.
-        for _ in 0..FLUSH_BURST {
-            assert_eq!(c.queued(1_000, 10, true), When::Now);
-            c.flushed(1_000, 10);
-        }
-        // Then one timer, an interval after the burst's share of time.
-        assert_eq!(c.queued(1_001, 10, true), When::At(1_000 + interval));
-        assert_eq!(c.queued(1_002, 10, true), When::Pending);
-        assert!(c.due_ms.is_some());
-        c.flushed(1_000 + interval, 10);
-        assert!(c.due_ms.is_none());
-        // At the sustained rate, one flush per interval, each at once.
-        let mut t = 5_000;
-        for _ in 0..100 {
-            assert_eq!(c.queued(t, 10, true), When::Now);
-            c.flushed(t, 10);
-            t += interval;
-        }
-        // Under load the flushes come one interval apart.
-        let mut flushes = 0;
-        for now in t..t + 100 * interval {
-            match c.queued(now, 10, true) {
-                When::Now => c.flushed(now, 10),
-                When::At(at) if at == now => c.flushed(now, 10),
-                When::At(_) | When::Pending if c.due_ms == Some(now) => c.flushed(now, 10),
-                _ => continue,
-            }
-            flushes += 1;
-        }
-        assert!((100..=100 + FLUSH_BURST).contains(&flushes), "{flushes}");
-    }
-
-    #[test]
-    fn presence_alone_waits_its_own_interval_but_an_edit_does_not() {
-        let mut c = Cadence::default();
-        assert_eq!(c.queued(1_000, 200, false), When::Now);
-        c.flushed(1_000, 200);
-        let wait = Cadence::presence_interval(200);
-        assert_eq!(wait, 200);
-        // Presence alone: a timer at the end of its interval.
-        assert_eq!(c.queued(1_010, 200, false), When::At(1_000 + wait));
-        assert_eq!(c.queued(1_020, 200, false), When::Pending);
-        // An edit comes earlier: an earlier timer (the bucket still has room: at once).
-        assert_eq!(c.queued(1_030, 200, true), When::Now);
-        c.flushed(1_030, 200);
-        // The presence timer finds nothing left and is forgotten.
-        c.fired(1_000 + wait);
-        assert_eq!(c.queued(1_300, 200, false), When::Now);
-        // An edit while only presence is due, with the bucket empty: the earlier of the two.
-        let mut c = Cadence::default();
-        for _ in 0..FLUSH_BURST {
-            c.flushed(5_000, 200);
-        }
-        let presence = c.queued(5_001, 200, false);
-        assert_eq!(presence, When::At(5_000 + wait));
-        let edit = c.queued(5_002, 200, true);
-        assert_eq!(edit, When::At(5_000 + Cadence::interval(200)));
-        assert_eq!(c.queued(5_003, 200, false), When::Pending);
-    }
-
-    #[test]
-    fn the_interval_grows_with_the_receivers_within_bounds() {
-        assert_eq!(Cadence::interval(0), FLUSH_MIN_MS);
-        assert_eq!(Cadence::interval(2), FLUSH_MIN_MS);
-        assert_eq!(Cadence::interval(10), 20);
-        assert_eq!(Cadence::interval(50), FLUSH_MAX_MS);
-        assert_eq!(Cadence::interval(usize::MAX), FLUSH_MAX_MS);
-        let sends_per_sec = |r: usize| r as i64 * 1000 / Cadence::interval(r);
-        assert!((1..=20).all(|r| sends_per_sec(r) <= FLUSH_SENDS_PER_SEC));
-    }
-
-    #[test]
     fn the_document_cap_refuses_growth_past_the_limit() {
         let (mut room, _) = open();
         let chunk = "y".repeat(MAX_FRAME_BYTES - 64);
@@ -1484,5 +1253,28 @@ mod tests {
         // Small edits still fit while there is room.
         room.receive(&mut Conn::default(), &protocol::update(text_edit(1, "z")))
             .unwrap();
+    }
+
+    #[test]
+    fn a_server_edit_is_stored_then_relayed_to_everyone() {
+        let (mut room, storage) = open();
+        let mut ada = user("ada");
+        room.receive(&mut ada, &protocol::sync_step1(StateVector::default()))
+            .unwrap();
+        room.edit(|doc| {
+            let title = doc.get_or_insert_text("t");
+            let mut txn = doc.transact_mut();
+            title.insert(&mut txn, 0, "restored");
+            Ok(txn.encode_update_v1())
+        })
+        .unwrap();
+        assert_eq!(storage.log_len(), 1, "stored before it is relayed");
+        let flush = room.flush().unwrap();
+        assert_eq!(flush.frames.len(), 1);
+        assert_eq!(
+            flush.frames[0].1, None,
+            "to every connection, the editor's too"
+        );
+        assert_eq!(text(&room), "restored");
     }
 }

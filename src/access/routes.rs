@@ -1,8 +1,8 @@
 //! The HTTP surface, parsed into a [`Route`] before anything else happens, so that validation
 //! (and, later, access control) sits in one place in front of every handler.
 
-use crate::auth::Role;
-use crate::docid;
+use crate::access::policy::Role;
+use crate::doc_id::DocId;
 use crate::error::Error;
 
 /// A request the worker knows how to serve.
@@ -13,42 +13,42 @@ pub enum Route<'a> {
     /// `GET /health`.
     Health,
     /// `/sync/{doc}`: a y-websocket connection to a document.
-    Sync { doc: &'a str },
+    Sync { doc: DocId },
     /// `GET /api/docs`: documents with title, status and times.
     Docs,
     /// `POST /api/docs`: create a document.
     CreateDoc,
     /// `GET /api/docs/{doc}/state`: the document as one Yjs v1 update.
-    DocState { doc: &'a str },
+    DocState { doc: DocId },
     /// `GET /api/docs/{doc}`: the current draft, rendered.
-    Draft { doc: &'a str },
+    Draft { doc: DocId },
     /// `POST /api/docs/{doc}/publish`: publish the current draft as a new version.
-    Publish { doc: &'a str },
+    Publish { doc: DocId },
     /// `POST /api/docs/{doc}/unpublish`: take the post off the reader API.
-    Unpublish { doc: &'a str },
+    Unpublish { doc: DocId },
     /// `GET /api/docs/{doc}/schedule`: pending scheduled actions.
-    Schedule { doc: &'a str },
+    Schedule { doc: DocId },
     /// `POST /api/docs/{doc}/schedule`: schedule a publish or unpublish.
-    ScheduleAdd { doc: &'a str },
+    ScheduleAdd { doc: DocId },
     /// `DELETE /api/docs/{doc}/schedule/{entry}`: cancel a scheduled action.
-    ScheduleCancel { doc: &'a str, entry: u64 },
+    ScheduleCancel { doc: DocId, entry: u64 },
     /// `POST /api/docs/{doc}/versions/{n}/restore`: the draft becomes version n's content.
-    Restore { doc: &'a str, version: u64 },
+    Restore { doc: DocId, version: u64 },
     /// `GET /api/docs/{doc}/publishing`: the publish on its way (or failed), the confirmed
     /// record, the scheduled entries that ran, the alarm, and what D1 and KV hold.
-    Publishing { doc: &'a str },
+    Publishing { doc: DocId },
     /// `POST /api/docs/{doc}/publishing/retry`: try the pending or failed publish again now.
-    PublishingRetry { doc: &'a str },
+    PublishingRetry { doc: DocId },
     /// `DELETE /api/docs/{doc}/publishing`: drop a failed publish or unpublish.
-    PublishingCancel { doc: &'a str },
+    PublishingCancel { doc: DocId },
     /// `GET /api/docs/{doc}/export`: the document's raw stored snapshot and log (operators
     /// salvaging a document that no longer loads).
-    Export { doc: &'a str },
+    Export { doc: DocId },
     /// `POST /api/docs/{doc}/faults`: arm a crash at a named step (only when the worker runs
     /// with `FOLIO_FAULTS=on`, for tests; 404 otherwise).
-    Faults { doc: &'a str },
+    Faults { doc: DocId },
     /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
-    Versions { doc: &'a str },
+    Versions { doc: DocId },
     /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
     Posts,
     /// `GET /api/posts/{slug}`: the latest published version of a post.
@@ -59,7 +59,7 @@ pub enum Route<'a> {
     Page { slug: &'a str },
     /// `OPTIONS` on the reader API: a CORS preflight.
     Preflight,
-    /// `POST /api/tokens`: a signed token (see [`crate::auth::issue`]).
+    /// `POST /api/tokens`: a signed token (see [`crate::access::policy::issue`]).
     Tokens,
     /// `GET /api/session`: who the request is signed in as.
     Session,
@@ -68,31 +68,55 @@ pub enum Route<'a> {
     /// `DELETE /api/session`: sign out (clears the cookie).
     SignOut,
     /// `POST /api/docs/{doc}/preview`: a signed, expiring link to the rendered draft.
-    Preview { doc: &'a str },
+    Preview { doc: DocId },
     /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
-    PreviewPage { doc: &'a str },
+    PreviewPage { doc: DocId },
 }
 
 /// What a [`Route`] requires of the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
     /// Anyone (the reader API, health, the sign-in exchange itself).
     Public,
     /// A preview token for this document, in `?token=`.
-    PreviewToken(&'a str),
+    PreviewToken(DocId),
     /// A principal with at least this role, covering this document (`None`: all documents).
     /// Sockets carry their token in `?token=`; HTTP in `Authorization: Bearer` or the session
     /// cookie.
-    Role(Role, Option<&'a str>),
+    Role(Role, Option<DocId>),
     /// Any signed-in principal, whatever its role and scope.
     SignedIn,
 }
 
-impl<'a> Route<'a> {
+impl Route<'_> {
+    /// The document this route is about, if any.
+    pub fn doc(&self) -> Option<&DocId> {
+        match self {
+            Route::Sync { doc }
+            | Route::DocState { doc }
+            | Route::Draft { doc }
+            | Route::Publish { doc }
+            | Route::Unpublish { doc }
+            | Route::Schedule { doc }
+            | Route::ScheduleAdd { doc }
+            | Route::ScheduleCancel { doc, .. }
+            | Route::Restore { doc, .. }
+            | Route::Publishing { doc }
+            | Route::PublishingRetry { doc }
+            | Route::PublishingCancel { doc }
+            | Route::Export { doc }
+            | Route::Faults { doc }
+            | Route::Versions { doc }
+            | Route::Preview { doc }
+            | Route::PreviewPage { doc } => Some(doc),
+            _ => None,
+        }
+    }
+
     /// Who may use this route: the single table of access rules.
-    pub fn access(&self) -> Access<'a> {
+    pub fn access(&self) -> Access {
         use Role::{Admin, Editor, Viewer, Writer};
-        match *self {
+        match self {
             Route::Index
             | Route::Health
             | Route::Posts
@@ -102,7 +126,7 @@ impl<'a> Route<'a> {
             | Route::Preflight
             | Route::SignIn
             | Route::SignOut => Access::Public,
-            Route::PreviewPage { doc } => Access::PreviewToken(doc),
+            Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
             Route::Tokens | Route::Session => Access::SignedIn,
             // Listing is filtered to the principal's scope.
             Route::Docs => Access::SignedIn,
@@ -112,16 +136,16 @@ impl<'a> Route<'a> {
             | Route::Draft { doc }
             | Route::Versions { doc }
             | Route::Publishing { doc }
-            | Route::Schedule { doc } => Access::Role(Viewer, Some(doc)),
+            | Route::Schedule { doc } => Access::Role(Viewer, Some(doc.clone())),
             Route::Export { .. } | Route::Faults { .. } => Access::Role(Admin, None),
-            Route::Preview { doc } => Access::Role(Writer, Some(doc)),
+            Route::Preview { doc } => Access::Role(Writer, Some(doc.clone())),
             Route::Publish { doc }
             | Route::Unpublish { doc }
             | Route::ScheduleAdd { doc }
             | Route::ScheduleCancel { doc, .. }
             | Route::PublishingRetry { doc }
             | Route::PublishingCancel { doc }
-            | Route::Restore { doc, .. } => Access::Role(Editor, Some(doc)),
+            | Route::Restore { doc, .. } => Access::Role(Editor, Some(doc.clone())),
         }
     }
 }
@@ -158,7 +182,7 @@ impl<'a> Route<'a> {
                 Err(RouteError::Method("POST"))
             }
         };
-        let doc = |id: &'a str| docid::validate(id).map_err(RouteError::Invalid);
+        let doc = |id: &str| DocId::parse(id).map_err(|_| RouteError::Invalid(Error::InvalidDocId));
         let slug = |s: &'a str| {
             if crate::publish::is_slug(s) && s.len() <= crate::publish::MAX_SLUG_LEN {
                 Ok(s)
@@ -285,17 +309,21 @@ pub fn origin_allowed(origin: Option<&str>, self_origin: &str, allowed: &str) ->
 mod tests {
     use super::*;
 
+    fn id(s: &str) -> DocId {
+        DocId::parse(s).unwrap()
+    }
+
     #[test]
     fn routes() {
         assert_eq!(Route::parse("GET", "/"), Ok(Route::Index));
         assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
         assert_eq!(
             Route::parse("GET", "/sync/doc-1"),
-            Ok(Route::Sync { doc: "doc-1" })
+            Ok(Route::Sync { doc: id("doc-1") })
         );
         assert_eq!(
             Route::parse("GET", "/api/docs/a_b/state"),
-            Ok(Route::DocState { doc: "a_b" })
+            Ok(Route::DocState { doc: id("a_b") })
         );
     }
 
@@ -307,22 +335,22 @@ mod tests {
         assert_eq!(need("POST", "/api/session"), Access::Public);
         assert_eq!(
             need("GET", "/sync/d"),
-            Access::Role(Role::Viewer, Some("d"))
+            Access::Role(Role::Viewer, Some(id("d")))
         );
         assert_eq!(need("POST", "/api/docs"), Access::Role(Role::Writer, None));
         assert_eq!(
             need("POST", "/api/docs/d/publish"),
-            Access::Role(Role::Editor, Some("d"))
+            Access::Role(Role::Editor, Some(id("d")))
         );
         assert_eq!(
             need("POST", "/api/docs/d/versions/2/restore"),
-            Access::Role(Role::Editor, Some("d"))
+            Access::Role(Role::Editor, Some(id("d")))
         );
         assert_eq!(
             need("DELETE", "/api/docs/d/schedule/3"),
-            Access::Role(Role::Editor, Some("d"))
+            Access::Role(Role::Editor, Some(id("d")))
         );
-        assert_eq!(need("GET", "/preview/d"), Access::PreviewToken("d"));
+        assert_eq!(need("GET", "/preview/d"), Access::PreviewToken(id("d")));
         assert_eq!(need("POST", "/api/tokens"), Access::SignedIn);
         // Every route under /api/docs needs at least a signed-in principal.
         for (m, p) in [

@@ -182,8 +182,8 @@ fn children(txn: &mut TransactionMut, parent: &mut Parent, nodes: &[Value], dept
 mod tests {
     use super::*;
     use crate::content::extract;
+    use crate::content::render::html;
     use crate::publish::render_for_publish;
-    use crate::render::html;
     use yrs::updates::decoder::Decode;
     use yrs::ReadTxn;
 

@@ -15,9 +15,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_error, State, WebSocket};
 
 use crate::error::Error;
-use crate::room::{farewell, Cadence, Conn, Room, When};
+use crate::sync::{farewell, Cadence, Conn, Room, When};
 
-use super::sql::SqlStore;
+use crate::edge::storage::sqlite::SqlStore;
 
 /// One accepted socket.
 struct Socket {
@@ -88,12 +88,6 @@ fn raw_state(
     object.clone().unchecked_into()
 }
 
-/// The wall clock (ms). `Date.now()` itself: `worker::Date::now()` allocates a JS `Date` and
-/// costs two calls into JS (1.3 % of the isolate's time at 500 edits/s, `make profile`).
-pub fn now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
 impl Live {
     pub fn new(state: &State) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Live>| Live {
@@ -112,7 +106,7 @@ impl Live {
                 let me = me.clone();
                 Closure::new(move || {
                     if let Some(live) = me.upgrade() {
-                        live.flush(now_ms());
+                        live.flush(crate::edge::http::now_ms());
                     }
                 })
             },

@@ -7,7 +7,7 @@
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::error::StorageError;
-use crate::store::{Head, Storage};
+use crate::sync::store::{Head, Storage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS folio_head (
@@ -95,12 +95,12 @@ impl SqlStore {
             .collect()
     }
 
-    /// Everything stored, raw ([`crate::store::Export`]).
+    /// Everything stored, raw ([`crate::sync::store::Export`]).
     ///
     /// # Errors
     /// [`StorageError`] if SQLite cannot be read.
-    pub fn export(&self) -> Result<crate::store::Export, crate::error::Error> {
-        Ok(crate::store::Export::read(self)?)
+    pub fn export(&self) -> Result<crate::sync::store::Export, crate::error::Error> {
+        Ok(crate::sync::store::Export::read(self)?)
     }
 
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<(), StorageError> {

@@ -14,7 +14,7 @@ use yrs::{ClientID, StateVector};
 
 use crate::error::{Error, Result};
 use crate::limits::{MAX_AWARENESS_STATE_BYTES, MAX_CLIENT_ID};
-use crate::wire::{self, Reader};
+use crate::sync::wire::{self, Reader};
 
 /// y-protocols message types (`y-websocket`'s `messageSync`, `messageAwareness`, ...).
 pub const MSG_SYNC: u64 = 0;
@@ -56,8 +56,8 @@ impl AwarenessEntry {
     }
 }
 
-/// Decodes one frame with [`crate::wire::Reader`] (checked lengths, never yrs's cursor).
-/// Updates are only framed here; [`crate::wire::check_update`] walks them before they are
+/// Decodes one frame with [`crate::sync::wire::Reader`] (checked lengths, never yrs's cursor).
+/// Updates are only framed here; [`crate::sync::wire::check_update`] walks them before they are
 /// applied.
 ///
 /// # Errors

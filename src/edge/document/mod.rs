@@ -1,0 +1,190 @@
+//! The Durable Object of one document: dispatch, and the state it keeps between events. Each
+//! job is a file of its own; every decision is the core's (a planner returning what to do),
+//! carried out here:
+//!
+//! - [`live`]: the room, the sockets and the coalescing cadence, rebuilt after hibernation;
+//! - [`sockets`]: accepting y-websocket connections, their messages, closes and expiries;
+//! - [`reads`]: the draft, its state, preview and raw export;
+//! - [`publishing`]: publish, unpublish, restore and the publishing view (write-ahead
+//!   intents, [`crate::publish::intent`]), and bringing KV up to date;
+//! - [`schedule`]: scheduled entries, and running them when due;
+//! - [`alarm`]: the single alarm (what it must do next is [`crate::publish::plan::alarm`]),
+//!   and the registry touches.
+//!
+//! State that must survive hibernation lives in storage (the document, the publishing
+//! tables) or in each socket's attachment (the awareness ids it owns). Nothing here awaits
+//! while holding a `RefCell` borrow.
+
+mod alarm;
+mod live;
+mod publishing;
+mod reads;
+mod schedule;
+mod sockets;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response};
+
+use self::live::Live;
+use super::access::Identity;
+use super::error::{respond, EdgeError, Result};
+use super::storage::journal::{SqlJournal, Tables};
+use crate::access::throttle::Penalties;
+use crate::access::Route;
+use crate::doc_id::DocId;
+use crate::publish::plan::Touch;
+use crate::time::Millis;
+
+// `alarm` binds `fetch` and `alarm` only: the socket handlers are bound by hand, synchronous
+// (see `sockets`).
+#[durable_object(alarm)]
+pub struct DocumentObject {
+    state: worker::State,
+    env: Env,
+    /// The room, the sockets and the coalescing cadence (shared with the flush timer).
+    live: Rc<Live>,
+    /// The publishing tables, once their schema is created (once per object).
+    tables: RefCell<Option<Tables>>,
+    /// One publish or unpublish at a time (held across D1/KV awaits; edits keep flowing).
+    publish_lock: futures_util::lock::Mutex<()>,
+    /// This document's id, once known (see [`Tables::remember_id`]).
+    doc_id: RefCell<Option<DocId>>,
+    /// When edits refresh the registry row ([`Touch`]).
+    touch: RefCell<Touch>,
+    /// Clients refused new sockets for a while after a refusal they would repeat.
+    penalties: RefCell<Penalties>,
+    /// The fault switch's armed step (tests only; see [`faults_enabled`]).
+    crash_at: RefCell<Option<String>>,
+    /// The fault switch's error for the next D1 write (tests only).
+    fail_d1: RefCell<Option<String>>,
+}
+
+/// Whether the test-only fault switch is on: the `FOLIO_FAULTS` variable is `on` (set by the
+/// tests' `wrangler dev --var`, never in `wrangler.toml`).
+fn faults_enabled(env: &Env) -> bool {
+    env.var("FOLIO_FAULTS").is_ok_and(|v| v.to_string() == "on")
+}
+
+impl DocumentObject {
+    /// The publishing tables (their schema created on first use).
+    ///
+    /// # Errors
+    /// 503 if SQLite refuses the schema.
+    fn tables(&self) -> Result<Tables> {
+        if let Some(tables) = self.tables.borrow().as_ref() {
+            return Ok(tables.clone());
+        }
+        let tables = Tables::open(self.state.storage().sql()).map_err(|e| {
+            EdgeError::unavailable("the document's storage is unavailable; try again", e)
+        })?;
+        *self.tables.borrow_mut() = Some(tables.clone());
+        Ok(tables)
+    }
+
+    /// The journal of this object's publish intents, with the fault switch's armed step.
+    fn journal(&self, now: Millis) -> Result<SqlJournal> {
+        Ok(SqlJournal {
+            tables: self.tables()?,
+            crash_at: self.crash_at.borrow().clone(),
+            now,
+        })
+    }
+
+    /// Whether `journal` reached the fault switch's step. If so the object forgets what it
+    /// holds in memory, as a restarted one would, and the caller stops without another write.
+    fn crashed(&self, journal: &SqlJournal) -> bool {
+        let crashed = journal.crash_at.is_none() && self.crash_at.borrow().is_some();
+        if crashed {
+            *self.crash_at.borrow_mut() = None;
+            self.live.forget_room();
+            *self.doc_id.borrow_mut() = None;
+        }
+        crashed
+    }
+
+    fn remember_id(&self, id: &DocId) {
+        if self.doc_id.borrow().is_some() {
+            return;
+        }
+        if let Err(e) = self
+            .tables()
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|t| t.remember_id(id))
+        {
+            console_error!("remembering the document id: {e}");
+        }
+        *self.doc_id.borrow_mut() = Some(id.clone());
+    }
+
+    fn doc_id(&self) -> Option<DocId> {
+        if let Some(id) = self.doc_id.borrow().clone() {
+            return Some(id);
+        }
+        let id = self.tables().ok()?.stored_id()?;
+        *self.doc_id.borrow_mut() = Some(id.clone());
+        Some(id)
+    }
+
+    async fn serve(&self, req: Request) -> Result<Response> {
+        let path = req.path();
+        let route = Route::parse(req.method().as_ref(), &path);
+        if let Some(doc) = route.as_ref().ok().and_then(Route::doc) {
+            self.remember_id(doc);
+        }
+        // Only the worker reaches an object, and it attaches the verified identity to every
+        // request it forwards; anything without one is refused.
+        let Some(identity) = Identity::of_request(&req) else {
+            return Err(EdgeError::api(403, "forbidden", "no verified identity"));
+        };
+        if super::http::wants_upgrade(&req) {
+            return self.connect(&route, &identity).await;
+        }
+        let not_found = || EdgeError::api(404, "not_found", "no such route on a document");
+        match route.map_err(|_| not_found())? {
+            Route::PreviewPage { doc } => self.preview_page(&doc),
+            Route::DocState { .. } => self.document_state(),
+            Route::Draft { doc } => self.draft(&doc),
+            Route::Export { doc } => self.export(&doc),
+            Route::Publish { doc } => self.publish(&doc).await,
+            Route::Unpublish { doc } => self.unpublish(&doc).await,
+            Route::Restore { doc, version } => self.restore(&doc, version).await,
+            Route::Publishing { doc } => self.publishing(&doc).await,
+            Route::PublishingRetry { doc } => self.publishing_retry(&doc).await,
+            Route::PublishingCancel { .. } => self.publishing_cancel().await,
+            Route::Faults { .. } => self.faults(req).await,
+            Route::Schedule { .. } => self.schedule_list(),
+            Route::ScheduleAdd { doc } => self.schedule_add(&doc, req).await,
+            Route::ScheduleCancel { entry, .. } => self.schedule_cancel(entry).await,
+            _ => Err(not_found()),
+        }
+    }
+}
+
+impl DurableObject for DocumentObject {
+    fn new(state: worker::State, env: Env) -> Self {
+        // Once per start or wake from hibernation: operators (and tests) see object lifetimes.
+        console_log!("document object constructed");
+        Self {
+            live: Live::new(&state),
+            state,
+            env,
+            tables: RefCell::new(None),
+            publish_lock: futures_util::lock::Mutex::new(()),
+            doc_id: RefCell::new(None),
+            touch: RefCell::new(Touch::default()),
+            penalties: RefCell::new(Penalties::default()),
+            crash_at: RefCell::new(None),
+            fail_d1: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        respond(self.serve(req).await)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.ring().await
+    }
+}

@@ -1,0 +1,454 @@
+//! Publishing from the document's object: publish, unpublish and restore, driven as
+//! write-ahead intents ([`crate::publish::intent`]) over the object's journal and D1; the
+//! publishing view; the test-only fault switch; and bringing KV up to date
+//! ([`crate::publish::plan::kv`]).
+//!
+//! The caller of every `*_now` holds the object's publish lock: one publish or unpublish at a
+//! time per document, so version numbers are decided without races.
+
+use serde_json::json;
+use worker::kv::KvStore;
+use worker::{console_error, D1Database, Request, Response};
+
+use super::DocumentObject;
+use crate::doc_id::DocId;
+use crate::edge::error::{EdgeError, Result};
+use crate::edge::http::{json_body, json_response, now_ms};
+use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
+use crate::edge::storage::{d1, kv};
+use crate::limits::MAX_BODY_BYTES;
+use crate::publish::intent::{self, Intent, Journal, Local, Outcome, Problem, Step, Stored, World};
+use crate::publish::plan::{self, KvPlan};
+use crate::publish::{render_for_publish, slug_for, Action, Post};
+use crate::time::{iso8601, Millis};
+
+/// What a request stopped by the fault switch answers (tests only).
+fn crash_problem() -> Problem {
+    Problem {
+        status: 500,
+        code: "crashed".into(),
+        message: "stopped by the fault switch, as a crash would".into(),
+        permanent: false,
+    }
+}
+
+pub(super) fn unavailable(what: &str, detail: impl std::fmt::Display) -> Problem {
+    console_error!("{what}: {detail}");
+    Problem::transient(format!("{what}; try again"))
+}
+
+fn nothing_pending() -> EdgeError {
+    EdgeError::api(404, "nothing_pending", "no publish or unpublish is pending")
+}
+
+fn published_json(local: &Local, created: bool) -> serde_json::Value {
+    json!({
+        "version": local.version,
+        "slug": local.slug,
+        "status": if local.published { "published" } else { "unpublished" },
+        "published_at": iso8601(local.published_at),
+        "created": created,
+    })
+}
+
+pub(super) fn entry_json(e: &Entry) -> serde_json::Value {
+    json!({ "id": e.id, "action": e.action.as_str(), "at": iso8601(e.at) })
+}
+
+/// The pending or failed intent as authors see it (document list, editor, API).
+pub(super) fn intent_json(i: &Intent) -> serde_json::Value {
+    let problem = i.problem.as_ref();
+    json!({
+        "action": i.action.as_str(),
+        "version": i.version,
+        "slug": i.slug,
+        "scheduled_entry": i.entry,
+        "since": iso8601(i.created_at),
+        "attempts": i.attempts,
+        "state": if i.failed { "failed" } else { "retrying" },
+        "next_attempt_at": (!i.failed).then(|| iso8601(i.next_at)),
+        "code": problem.map_or("pending", |p| p.code.as_str()),
+        "message": problem.map_or("not confirmed yet; it is retried automatically", |p| p.message.as_str()),
+    })
+}
+
+fn local_json(l: &Local) -> serde_json::Value {
+    json!({
+        "version": l.version,
+        "content_hash": l.content_hash,
+        "slug": l.slug,
+        "status": if l.published { "published" } else { "unpublished" },
+        "kv_pending": l.kv_pending,
+        "kv_slug": l.kv_slug,
+    })
+}
+
+/// D1, and the object's alarm, as the intents write to them.
+pub(super) struct D1World<'a> {
+    db: &'a D1Database,
+    storage: worker::Storage,
+    /// The fault switch: the next write fails with this error, unwritten (tests only).
+    fail: Option<String>,
+}
+
+impl World for D1World<'_> {
+    async fn stored(&mut self, doc_id: &str, slug: &str) -> std::result::Result<Stored, String> {
+        d1::stored(self.db, doc_id, slug).await
+    }
+
+    async fn write_post(&mut self, post: &Post) -> std::result::Result<Option<String>, String> {
+        if let Some(e) = self.fail.take() {
+            return Err(e);
+        }
+        d1::write_post(self.db, post).await
+    }
+
+    async fn write_unpublish(&mut self, doc_id: &str) -> std::result::Result<(), String> {
+        if let Some(e) = self.fail.take() {
+            return Err(e);
+        }
+        d1::write_unpublish(self.db, doc_id).await
+    }
+
+    async fn arm(&mut self, at: Millis) -> std::result::Result<(), String> {
+        super::alarm::try_alarm_by(&self.storage, at).await
+    }
+}
+
+impl DocumentObject {
+    /// The D1 and KV bindings.
+    pub(super) fn bindings(&self) -> std::result::Result<(D1Database, KvStore), Problem> {
+        match (d1::db(&self.env), kv::posts(&self.env)) {
+            (Ok(db), Ok(kv)) => Ok((db, kv)),
+            (Err(e), _) | (_, Err(e)) => Err(unavailable("D1/KV bindings missing", e)),
+        }
+    }
+
+    /// D1 and the alarm, as the intents write to them (with the fault switch's D1 error).
+    pub(super) fn world<'a>(&self, db: &'a D1Database) -> D1World<'a> {
+        D1World {
+            db,
+            storage: self.state.storage(),
+            fail: self.fail_d1.borrow_mut().take(),
+        }
+    }
+
+    fn journal_or_problem(&self, now: Millis) -> std::result::Result<SqlJournal, Problem> {
+        self.journal(now)
+            .map_err(|_| unavailable("the document's storage is unavailable", "schema"))
+    }
+
+    /// Records a scheduled entry that failed before it could become an intent, as a failed
+    /// intent the author sees (and consumes the entry).
+    fn entry_failed(&self, id: &DocId, action: Action, entry: Option<u64>, problem: &Problem) {
+        let Some(entry) = entry else { return };
+        let now = now_ms();
+        let failed = Intent {
+            entry: Some(entry),
+            attempts: 1,
+            problem: Some(problem.clone()),
+            failed: true,
+            ..Intent::new(id.as_str(), action, 0, now)
+        };
+        let recorded = self
+            .journal_or_problem(now)
+            .map_err(|p| p.message)
+            .and_then(|mut j| j.record(&failed, None));
+        if let Err(e) = recorded {
+            console_error!("recording a failed scheduled entry: {e}");
+        }
+    }
+
+    /// Publishes the current draft (for scheduled entry `entry`).
+    pub(super) async fn publish_now(
+        &self,
+        id: &DocId,
+        entry: Option<u64>,
+    ) -> std::result::Result<(Local, bool), Problem> {
+        let rendered =
+            self.content()
+                .map_err(Problem::from)
+                .and_then(|content| match slug_for(&content) {
+                    Some(slug) => Ok(render_for_publish(&content, slug)),
+                    None => Err(Problem::permanent(
+                        400,
+                        "slug_required",
+                        "give the document a title or a slug first",
+                    )),
+                });
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(p) => {
+                if p.permanent {
+                    self.entry_failed(id, Action::Publish, entry, &p);
+                }
+                return Err(p);
+            }
+        };
+        let (db, kv) = self.bindings()?;
+        let now = now_ms();
+        let mut journal = self.journal_or_problem(now)?;
+        let mut world = self.world(&db);
+        let result =
+            intent::publish(&mut journal, &mut world, id.as_str(), rendered, entry, now).await;
+        if self.crashed(&journal) {
+            return Err(crash_problem());
+        }
+        let written = result.as_ref().ok().and_then(|p| p.post.as_ref());
+        self.rearm(&db, &kv, written).await;
+        result.map(|p| (p.local, p.created))
+    }
+
+    /// Takes the post off the reader API (for scheduled entry `entry`).
+    pub(super) async fn unpublish_now(
+        &self,
+        id: &DocId,
+        entry: Option<u64>,
+    ) -> std::result::Result<Local, Problem> {
+        let (db, kv) = self.bindings()?;
+        let now = now_ms();
+        let mut journal = self.journal_or_problem(now)?;
+        let mut world = self.world(&db);
+        let result = intent::unpublish(&mut journal, &mut world, id.as_str(), entry, now).await;
+        if self.crashed(&journal) {
+            return Err(crash_problem());
+        }
+        self.rearm(&db, &kv, None).await;
+        result
+    }
+
+    /// `POST /api/docs/{doc}/publish`.
+    pub(super) async fn publish(&self, id: &DocId) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let (local, created) = self.publish_now(id, None).await?;
+        json_response(200, &published_json(&local, created))
+    }
+
+    /// `POST /api/docs/{doc}/unpublish`.
+    pub(super) async fn unpublish(&self, id: &DocId) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let local = self.unpublish_now(id, None).await?;
+        json_response(200, &published_json(&local, false))
+    }
+
+    /// `GET /api/docs/{doc}/publishing`: the object's view, and what D1 and KV hold, side by
+    /// side (operators and the chaos test compare them).
+    pub(super) async fn publishing(&self, id: &DocId) -> Result<Response> {
+        let journal = self.journal(now_ms())?;
+        let read = |e| unavailable("reading the publish record failed", e);
+        let local = journal.local().map_err(read)?;
+        let intent = journal.intent().map_err(read)?;
+        let ran = journal.tables.ran().map_err(read)?;
+        let schedule = journal.tables.schedule().unwrap_or_default();
+        let alarm = self.state.storage().get_alarm().await.ok().flatten();
+        let (db, kv) = self.bindings()?;
+        let d1 = d1::d1_view(&db, id.as_str())
+            .await
+            .unwrap_or_else(|e| json!({ "error": e }));
+        let kv_slug = local.as_ref().map(|l| l.kv_slug.clone());
+        let kv_view = match kv_slug.filter(|s| !s.is_empty()) {
+            Some(slug) => kv::kv_view(&kv, &slug).await,
+            None => serde_json::Value::Null,
+        };
+        json_response(
+            200,
+            &json!({
+                "confirmed": local.as_ref().map(local_json),
+                "pending": intent.as_ref().map(intent_json),
+                "schedule": schedule.iter().map(entry_json).collect::<Vec<_>>(),
+                "ran": ran.iter().map(|r| json!({
+                    "entry": r.entry, "action": r.action, "version": r.version,
+                    "ran_at": iso8601(r.ran_at), "runs": r.runs,
+                })).collect::<Vec<_>>(),
+                "alarm": alarm.map(iso8601),
+                "d1": d1,
+                "kv": kv_view,
+            }),
+        )
+    }
+
+    /// `POST /api/docs/{doc}/publishing/retry`: a pending intent is driven now; a failed
+    /// publish is published afresh from the draft (the author fixed its cause), a failed
+    /// unpublish is asked again.
+    pub(super) async fn publishing_retry(&self, id: &DocId) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let intent = self
+            .journal(now_ms())?
+            .intent()
+            .map_err(|e| unavailable("reading the publish intent failed", e))?
+            .ok_or_else(nothing_pending)?;
+        match intent.action {
+            Action::Publish if intent.failed => {
+                let (local, created) = self.publish_now(id, None).await?;
+                json_response(200, &published_json(&local, created))
+            }
+            Action::Unpublish if intent.failed => {
+                let local = self.unpublish_now(id, None).await?;
+                json_response(200, &published_json(&local, false))
+            }
+            _ => {
+                let (db, kv) = self.bindings()?;
+                let now = now_ms();
+                let mut journal = self.journal(now)?;
+                let mut world = self.world(&db);
+                let outcome = intent::drive(&mut journal, &mut world, now).await;
+                self.rearm(&db, &kv, None).await;
+                match outcome {
+                    Outcome::Done(local) => json_response(
+                        200,
+                        &published_json(&local, intent.action == Action::Publish),
+                    ),
+                    Outcome::Idle => Err(nothing_pending()),
+                    Outcome::Failed(p) => Err(p.into()),
+                }
+            }
+        }
+    }
+
+    /// `DELETE /api/docs/{doc}/publishing`: drops a failed intent. One still being retried
+    /// may have reached D1 and is not dropped (publish or unpublish again to replace it).
+    pub(super) async fn publishing_cancel(&self) -> Result<Response> {
+        let _guard = self.publish_lock.lock().await;
+        let mut journal = self.journal(now_ms())?;
+        let failure = |e| unavailable("dropping the intent failed", e);
+        let intent = journal
+            .intent()
+            .map_err(failure)?
+            .ok_or_else(nothing_pending)?;
+        if !intent.failed {
+            return Err(EdgeError::api(
+                409,
+                "still_retrying",
+                "this change may already be in D1 and is being retried; publish or unpublish again to replace it",
+            ));
+        }
+        journal.discard().map_err(failure)?;
+        if let Ok((db, kv)) = self.bindings() {
+            self.rearm(&db, &kv, None).await;
+        }
+        json_response(200, &json!({ "cancelled": intent_json(&intent) }))
+    }
+
+    /// `POST /api/docs/{doc}/versions/{n}/restore`: makes the draft equal version `version`,
+    /// live for every connected editor.
+    pub(super) async fn restore(&self, id: &DocId, version: u64) -> Result<Response> {
+        let (db, _) = self.bindings()?;
+        let post = d1::version(&db, id.as_str(), version)
+            .await
+            .map_err(|e| unavailable("D1 is unavailable", e))?
+            .ok_or_else(|| {
+                EdgeError::api(
+                    404,
+                    "version_not_found",
+                    format!("no published version {version}"),
+                )
+            })?;
+        // Restoring has one durable write, the local one below (stored with its log entry
+        // before it is relayed): a crash before it leaves the draft as it was, and the
+        // request can simply be retried. The fault switch proves it.
+        let mut journal = self.journal(now_ms())?;
+        if journal.checkpoint("restore.fetched").is_err() && self.crashed(&journal) {
+            return Err(crash_problem().into());
+        }
+        self.live.with_settled_room(|room| {
+            room.edit(|doc| crate::content::restore::restore(doc, &post))
+        })?;
+        self.live.flush(now_ms());
+        json_response(
+            200,
+            &json!({ "restored": version, "title": post.content.title }),
+        )
+    }
+
+    /// `POST /api/docs/{doc}/faults` `{"crash_at": step}`: the test-only fault switch. Off
+    /// (404) unless the worker runs with `FOLIO_FAULTS=on`.
+    pub(super) async fn faults(&self, mut req: Request) -> Result<Response> {
+        if !super::faults_enabled(&self.env) {
+            return Err(EdgeError::api(
+                404,
+                "not_found",
+                "no such route on a document",
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Arm {
+            /// Crash the object when it reaches this step.
+            crash_at: Option<String>,
+            /// Fail the next D1 write with this error, before writing.
+            fail_d1: Option<String>,
+        }
+        let arm = json_body::<Option<Arm>>(&mut req, MAX_BODY_BYTES)
+            .await?
+            .ok_or_else(|| EdgeError::api(400, "invalid_json", "expected {\"crash_at\": step}"))?;
+        if let Some(step) = &arm.crash_at {
+            if !Step::NAMES.contains(&step.as_str()) {
+                return Err(EdgeError::api(
+                    400,
+                    "invalid_step",
+                    format!("steps: {}", Step::NAMES.join(", ")),
+                ));
+            }
+        }
+        *self.crash_at.borrow_mut() = arm.crash_at.clone();
+        *self.fail_d1.borrow_mut() = arm.fail_d1.clone();
+        json_response(
+            200,
+            &json!({ "crash_at": arm.crash_at, "fail_d1": arm.fail_d1 }),
+        )
+    }
+
+    /// Brings KV up to the confirmed record if a write is pending and allowed now (as
+    /// [`plan::kv`] says). Returns when to come back, if anything is still pending. `fresh`
+    /// is the post just published, to save reading it back from D1.
+    pub(super) async fn sync_kv(
+        &self,
+        tables: &Tables,
+        db: &D1Database,
+        kv_store: &KvStore,
+        now: Millis,
+        fresh: Option<&Post>,
+    ) -> std::result::Result<Option<Millis>, String> {
+        let local = tables.local()?;
+        let mut written = match (plan::kv(local.as_ref(), now), local) {
+            (KvPlan::Nothing, _) | (_, None) => return Ok(None),
+            (KvPlan::Wait(at), _) => return Ok(Some(at)),
+            (_, Some(local)) => local,
+        };
+        let result: std::result::Result<(), String> = async {
+            match plan::kv(Some(&written), now) {
+                KvPlan::Post { version, stale } => {
+                    let post = match fresh.filter(|p| p.version == version) {
+                        Some(p) => p.clone(),
+                        None => d1::version(db, &written.doc_id, version)
+                            .await?
+                            .ok_or_else(|| format!("version {version} missing from D1"))?,
+                    };
+                    kv::write_post(kv_store, &post).await?;
+                    if let Some(stale) = stale {
+                        kv::delete(kv_store, &stale).await?;
+                    }
+                    written.kv_slug = post.content.slug;
+                }
+                KvPlan::Tombstone { slug } => {
+                    kv::write_tombstone(kv_store, &slug, &written.doc_id, written.version).await?
+                }
+                KvPlan::MarkWritten | KvPlan::Nothing | KvPlan::Wait(_) => {}
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                // Another publish may have changed the record while KV was written.
+                let latest = tables.local()?.unwrap_or_else(|| written.clone());
+                let (next, again) = plan::kv_written(&latest, &written, now);
+                tables.write_local(&next)?;
+                Ok(again)
+            }
+            Err(e) => {
+                console_error!("KV write for {} failed, retrying: {e}", written.doc_id);
+                Ok(Some(plan::kv_retry(now)))
+            }
+        }
+    }
+}

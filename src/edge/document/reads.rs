@@ -1,0 +1,88 @@
+//! Reading the draft: its Yjs state (with storage diagnostics), its rendering as JSON or as
+//! its page would look, and the raw stored snapshot and log.
+
+use worker::Response;
+
+use super::DocumentObject;
+use crate::content::Content;
+use crate::doc_id::DocId;
+use crate::edge::error::Result;
+use crate::edge::http::{instance, json_response};
+use crate::edge::storage::sqlite::SqlStore;
+use crate::error::Error;
+use crate::publish::{render_for_publish, slug_for};
+
+impl DocumentObject {
+    /// The draft's content, or [`Error::UnknownDocument`] if nothing was ever stored.
+    pub(super) fn content(&self) -> Result<Content, Error> {
+        self.live.with_settled_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            crate::content::extract(room.doc())
+        })
+    }
+
+    /// `GET /api/docs/{doc}/state`: the document as one Yjs v1 update.
+    pub(super) fn document_state(&self) -> Result<Response> {
+        let (bytes, (generation, snapshot_bytes, log_len), failed) =
+            self.live.with_settled_room(|room| {
+                if room.is_empty() {
+                    return Err(Error::UnknownDocument);
+                }
+                let head = room.store().head();
+                let stats = (head.generation, head.bytes, room.store().log_len());
+                let failed = room.store().compaction_error().map(str::to_string);
+                Ok((room.encode_state()?, stats, failed))
+            })?;
+        let response = Response::from_bytes(bytes)?;
+        let headers = response.headers();
+        headers.set("Content-Type", "application/octet-stream")?;
+        headers.set("Cache-Control", "no-store")?;
+        // Storage diagnostics for operators and tests: how the state is persisted.
+        headers.set("Folio-Snapshot-Generation", &generation.to_string())?;
+        headers.set("Folio-Snapshot-Bytes", &snapshot_bytes.to_string())?;
+        headers.set("Folio-Log-Entries", &log_len.to_string())?;
+        if let Some(why) = failed {
+            // The last compaction failed its self-check (nothing was lost; retried).
+            headers.set("Folio-Compaction-Error", &why)?;
+        }
+        // The wasm instance serving this object (see `edge::http::instance`).
+        headers.set("Folio-Instance", &instance())?;
+        Ok(response)
+    }
+
+    /// `GET /preview/{doc}`: the draft rendered as its published page would be.
+    pub(super) fn preview_page(&self, id: &DocId) -> Result<Response> {
+        let content = self.content()?;
+        let slug = slug_for(&content).unwrap_or_else(|| id.to_string());
+        let rendered = render_for_publish(&content, slug);
+        // The URL carries the token: never cache or index the draft (the page headers
+        // already keep the referrer from leaking it).
+        let response = crate::edge::reader::page_response(&rendered)?;
+        let headers = response.headers();
+        headers.set("Cache-Control", "private, no-store")?;
+        headers.set("X-Robots-Tag", "noindex")?;
+        Ok(response)
+    }
+
+    /// `GET /api/docs/{doc}`: the draft, rendered.
+    pub(super) fn draft(&self, id: &DocId) -> Result<Response> {
+        let content = self.content()?;
+        json_response(
+            200,
+            &crate::content::render::document_json(id.as_str(), &content),
+        )
+    }
+
+    /// `GET /api/docs/{doc}/export`: the stored snapshot and log, raw (see
+    /// [`SqlStore::export`]).
+    pub(super) fn export(&self, id: &DocId) -> Result<Response> {
+        let store = SqlStore::open(self.state.storage().sql()).map_err(Error::from)?;
+        let mut body = store.export()?.to_json();
+        body["doc_id"] = serde_json::Value::from(id.as_str());
+        let response = json_response(200, &body)?;
+        response.headers().set("Cache-Control", "no-store")?;
+        Ok(response)
+    }
+}

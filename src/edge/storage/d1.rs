@@ -1,0 +1,555 @@
+//! Every D1 statement of Folio, with typed rows: the published versions and posts (written by
+//! a document's object, read by the reader API), the document registry, used invitations.
+//! Errors are D1's, as text: callers answer 503 with a message of their own and log it, and
+//! [`crate::publish::intent::classify`] sorts a publish's into permanent or transient.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+use crate::doc_id::DocId;
+use crate::limits::POST_PART_BYTES;
+use crate::publish::intent::Stored;
+use crate::publish::{body_parts, join_parts, ListQuery, Post, Rendered};
+use crate::time::Millis;
+
+/// The `DB` binding (wrangler.toml).
+///
+/// # Errors
+/// The binding is missing, as text.
+pub fn db(env: &Env) -> Result<D1Database, String> {
+    env.d1("DB").map_err(|e| e.to_string())
+}
+
+fn js(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn num(n: i64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// Every row of `sql` with `binds`.
+async fn all<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    binds: &[JsValue],
+) -> Result<Vec<T>, String> {
+    db.prepare(sql)
+        .bind(binds)
+        .map_err(|e| e.to_string())?
+        .all()
+        .await
+        .map_err(|e| e.to_string())?
+        .results()
+        .map_err(|e| e.to_string())
+}
+
+/// The first row of `sql` with `binds` (or one column of it, with `column`).
+async fn first<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    binds: &[JsValue],
+    column: Option<&str>,
+) -> Result<Option<T>, String> {
+    db.prepare(sql)
+        .bind(binds)
+        .map_err(|e| e.to_string())?
+        .first::<T>(column)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Runs a statement.
+async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), String> {
+    db.prepare(sql)
+        .bind(binds)
+        .map_err(|e| e.to_string())?
+        .run()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Parts written per D1 batch (each at most [`POST_PART_BYTES`]).
+const PARTS_PER_BATCH: usize = 8;
+
+/// Records `post` in D1, idempotently: its body's parts, then one atomic batch with its
+/// version row, the post row (only forward, and only to a version holding this content) and
+/// its tags. Returns the content hash D1 holds under the version number.
+///
+/// # Errors
+/// D1's error, as text ([`crate::publish::intent::classify`] sorts it).
+pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, String> {
+    let e = |e: worker::Error| e.to_string();
+    let c = &post.content;
+    let parts = body_parts(c, POST_PART_BYTES);
+    let doc = js(&post.doc_id);
+    let version = num(post.version as i64);
+    let hash = js(&c.content_hash);
+    for (batch_no, batch) in parts.chunks(PARTS_PER_BATCH).enumerate() {
+        let mut statements = Vec::with_capacity(batch.len());
+        for (i, data) in batch.iter().enumerate() {
+            let part = (batch_no * PARTS_PER_BATCH + i) as i64;
+            statements.push(
+                db.prepare(
+                    "INSERT OR IGNORE INTO version_parts (doc_id, version, content_hash, part, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .bind(&[doc.clone(), version.clone(), hash.clone(), num(part), js(data)])
+                .map_err(e)?,
+            );
+        }
+        db.batch(statements).await.map_err(e)?;
+    }
+    let tags = serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into());
+    // This version holds this content: the guard of every write that points at it.
+    const OURS: &str =
+        "EXISTS (SELECT 1 FROM versions WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3)";
+    let mut statements = vec![
+        db.prepare(
+            "INSERT INTO versions (doc_id, version, slug, title, excerpt, tags, html, json, text,
+               word_count, content_hash, published_at, first_published_at, parts)
+             VALUES (?1, ?2, ?4, ?5, ?6, ?7, '', 'null', '', ?8, ?3, ?9, ?10, ?11)
+             ON CONFLICT (doc_id, version) DO NOTHING",
+        )
+        .bind(&[
+            doc.clone(),
+            version.clone(),
+            hash.clone(),
+            js(&c.slug),
+            js(&c.title),
+            js(&c.excerpt),
+            js(&tags),
+            num(c.word_count as i64),
+            num(post.published_at),
+            num(post.first_published_at),
+            num(parts.len() as i64),
+        ])
+        .map_err(e)?,
+        db.prepare(format!(
+            "INSERT INTO posts (doc_id, slug, status, version, title, excerpt, tags, published_at,
+               first_published_at)
+             SELECT ?1, ?4, 'published', ?2, ?5, ?6, ?7, ?8, ?9 WHERE {OURS}
+             ON CONFLICT (doc_id) DO UPDATE SET slug = excluded.slug, status = 'published',
+               version = excluded.version, title = excluded.title, excerpt = excluded.excerpt,
+               tags = excluded.tags, published_at = excluded.published_at
+             WHERE excluded.version >= posts.version"
+        ))
+        .bind(&[
+            doc.clone(),
+            version.clone(),
+            hash.clone(),
+            js(&c.slug),
+            js(&c.title),
+            js(&c.excerpt),
+            js(&tags),
+            num(post.published_at),
+            num(post.first_published_at),
+        ])
+        .map_err(e)?,
+    ];
+    // Tags follow the post row only when it points at this version.
+    const CURRENT: &str =
+        "EXISTS (SELECT 1 FROM posts WHERE doc_id = ?1 AND version = ?2 AND status = 'published')";
+    statements.push(
+        db.prepare(format!(
+            "DELETE FROM post_tags WHERE doc_id = ?1 AND {CURRENT}"
+        ))
+        .bind(&[doc.clone(), version.clone()])
+        .map_err(e)?,
+    );
+    for tag in &c.tags {
+        statements.push(
+            db.prepare(format!(
+                "INSERT OR IGNORE INTO post_tags (tag, doc_id) SELECT ?3, ?1 WHERE {CURRENT}"
+            ))
+            .bind(&[doc.clone(), version.clone(), js(tag)])
+            .map_err(e)?,
+        );
+    }
+    statements.push(
+        db.prepare("SELECT content_hash FROM versions WHERE doc_id = ?1 AND version = ?2")
+            .bind(&[doc, version])
+            .map_err(e)?,
+    );
+    let results = db.batch(statements).await.map_err(e)?;
+    #[derive(Deserialize)]
+    struct Hash {
+        content_hash: String,
+    }
+    let stored = match results.last() {
+        Some(last) => last.results::<Hash>().map_err(e)?,
+        None => vec![],
+    };
+    Ok(stored.into_iter().next().map(|h| h.content_hash))
+}
+
+/// Marks the document's post unpublished in D1.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn write_unpublish(db: &D1Database, doc_id: &str) -> Result<(), String> {
+    let e = |e: worker::Error| e.to_string();
+    let statements = vec![
+        db.prepare("UPDATE posts SET status = 'unpublished' WHERE doc_id = ?1")
+            .bind(&[js(doc_id)])
+            .map_err(e)?,
+        db.prepare("DELETE FROM post_tags WHERE doc_id = ?1")
+            .bind(&[js(doc_id)])
+            .map_err(e)?,
+    ];
+    db.batch(statements).await.map_err(e)?;
+    Ok(())
+}
+
+/// Who holds `slug` in D1, and the highest version D1 has of `doc_id`.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn stored(db: &D1Database, doc_id: &str, slug: &str) -> Result<Stored, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        owner: Option<String>,
+        max_version: Option<f64>,
+    }
+    let row = first::<Row>(
+        db,
+        "SELECT (SELECT doc_id FROM posts WHERE slug = ?1) AS owner,
+                (SELECT MAX(version) FROM versions WHERE doc_id = ?2) AS max_version",
+        &[js(slug), js(doc_id)],
+        None,
+    )
+    .await?;
+    Ok(Stored {
+        slug_owner: row.as_ref().and_then(|r| r.owner.clone()),
+        max_version: row.and_then(|r| r.max_version).map_or(0, |v| v as u64),
+    })
+}
+
+/// A `versions` row as D1 returns it.
+#[derive(Deserialize)]
+pub struct VersionRow {
+    doc_id: String,
+    version: f64,
+    slug: String,
+    title: String,
+    excerpt: String,
+    tags: String,
+    html: String,
+    json: String,
+    text: String,
+    word_count: f64,
+    content_hash: String,
+    published_at: f64,
+    first_published_at: f64,
+    /// How many parts hold the body in `version_parts` (0: in this row, before 0005).
+    #[serde(default)]
+    parts: Option<f64>,
+}
+
+/// The post of `row`, with its body read from its parts if it has any.
+///
+/// # Errors
+/// D1's error, or a damaged body, as text.
+pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String> {
+    let parts = row.parts.unwrap_or(0.0) as usize;
+    if parts == 0 {
+        return Ok(Post::from(row));
+    }
+    #[derive(Deserialize)]
+    struct Part {
+        data: String,
+    }
+    let rows = all::<Part>(
+        db,
+        "SELECT data FROM version_parts WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3
+         ORDER BY part",
+        &[
+            js(&row.doc_id),
+            num(row.version as i64),
+            js(&row.content_hash),
+        ],
+    )
+    .await?;
+    if rows.len() != parts {
+        return Err(format!(
+            "version {} of {} has {} of its {parts} parts",
+            row.version,
+            row.doc_id,
+            rows.len()
+        ));
+    }
+    let body = join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>())?;
+    let mut post = Post::from(row);
+    post.content.html = body.html;
+    post.content.json = body.json;
+    post.content.text = body.text;
+    Ok(post)
+}
+
+impl From<VersionRow> for Post {
+    fn from(r: VersionRow) -> Post {
+        let content = Rendered {
+            slug: r.slug,
+            title: r.title,
+            excerpt: r.excerpt,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            html: r.html,
+            json: serde_json::from_str(&r.json).unwrap_or(serde_json::Value::Null),
+            text: r.text,
+            word_count: r.word_count as u64,
+            content_hash: r.content_hash,
+        };
+        Post::new(
+            &r.doc_id,
+            r.version as u64,
+            content,
+            r.published_at as i64,
+            r.first_published_at as i64,
+        )
+    }
+}
+
+/// The columns of a version, for `SELECT`s that build a [`Post`].
+pub const VERSION_COLUMNS: &str =
+    "v.doc_id, v.version, v.slug, v.title, v.excerpt, v.tags, v.html, \
+    v.json, v.text, v.word_count, v.content_hash, v.published_at, v.first_published_at, v.parts";
+
+/// One version of a document from D1.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Option<Post>, String> {
+    let query =
+        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
+    let row = first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await?;
+    match row {
+        Some(row) => load_post(db, row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// What the document list shows of a document's publishing, besides its post row.
+pub struct Registry {
+    /// The earliest pending scheduled publish (ms).
+    pub next_publish_at: Option<i64>,
+    /// The pending or failed publish/unpublish, as JSON (see `intent_json` in the object).
+    pub problem: Option<String>,
+}
+
+/// Updates the document's row in D1's registry (created if missing). `publishing` is
+/// written only when given.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn touch(
+    db: &D1Database,
+    doc_id: &str,
+    title: &str,
+    now: i64,
+    publishing: Option<Registry>,
+) -> Result<(), String> {
+    match publishing {
+        None => {
+            let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at";
+            run(db, sql, &[js(doc_id), js(title), num(now)]).await
+        }
+        Some(r) => {
+            let sql = "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at,
+                         publish_problem)
+                       VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+                         updated_at = excluded.updated_at, next_publish_at = excluded.next_publish_at,
+                         publish_problem = excluded.publish_problem";
+            let problem = r.problem.as_deref().map_or(JsValue::NULL, js);
+            let next = r.next_publish_at.map_or(JsValue::NULL, num);
+            run(db, sql, &[js(doc_id), js(title), num(now), next, problem]).await
+        }
+    }
+}
+
+/// What D1 holds of `doc_id`'s post: its row, and the hash of the version it points at.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn d1_view(db: &D1Database, doc_id: &str) -> Result<serde_json::Value, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        slug: String,
+        status: String,
+        version: f64,
+        content_hash: Option<String>,
+        max_version: Option<f64>,
+    }
+    let row = first::<Row>(
+        db,
+        "SELECT p.slug, p.status, p.version, v.content_hash,
+                (SELECT MAX(version) FROM versions WHERE doc_id = ?1) AS max_version
+         FROM posts p LEFT JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
+         WHERE p.doc_id = ?1",
+        &[js(doc_id)],
+        None,
+    )
+    .await?;
+    Ok(match row {
+        Some(r) => serde_json::json!({
+            "slug": r.slug,
+            "status": r.status,
+            "version": r.version as u64,
+            "content_hash": r.content_hash,
+            "max_version": r.max_version.map(|v| v as u64),
+        }),
+        None => serde_json::Value::Null,
+    })
+}
+
+/// The published post under `slug`, with its latest version, from D1.
+///
+/// # Errors
+/// D1's error, or a damaged body, as text.
+pub async fn latest_post(db: &D1Database, slug: &str) -> Result<Option<Post>, String> {
+    let query = format!(
+        "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
+         WHERE p.slug = ?1 AND p.status = 'published'"
+    );
+    match first::<VersionRow>(db, &query, &[js(slug)], None).await? {
+        Some(row) => load_post(db, row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Version `version` of the published post under `slug`.
+///
+/// # Errors
+/// D1's error, or a damaged body, as text.
+pub async fn post_version(
+    db: &D1Database,
+    slug: &str,
+    version: u64,
+) -> Result<Option<Post>, String> {
+    let query = format!(
+        "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id
+         WHERE p.slug = ?1 AND p.status = 'published' AND v.version = ?2"
+    );
+    match first::<VersionRow>(db, &query, &[js(slug), num(version as i64)], None).await? {
+        Some(row) => load_post(db, row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A post in a listing.
+#[derive(Deserialize)]
+pub struct ListRow {
+    pub doc_id: String,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub tags: String,
+    pub version: f64,
+    pub published_at: f64,
+    pub first_published_at: f64,
+}
+
+/// Published posts for `query`, newest first: one more than its limit, so the caller knows
+/// whether there is a next page.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn list_posts(db: &D1Database, query: &ListQuery) -> Result<Vec<ListRow>, String> {
+    let mut sql = String::from(
+        "SELECT p.doc_id, p.slug, p.title, p.excerpt, p.tags, p.version, p.published_at, p.first_published_at
+         FROM posts p",
+    );
+    let mut binds: Vec<JsValue> = Vec::new();
+    if let Some(tag) = &query.tag {
+        sql.push_str(" JOIN post_tags t ON t.doc_id = p.doc_id AND t.tag = ?");
+        binds.push(js(tag));
+    }
+    sql.push_str(" WHERE p.status = 'published'");
+    if let Some((time, doc)) = &query.after {
+        sql.push_str(
+            " AND (p.first_published_at < ? OR (p.first_published_at = ? AND p.doc_id < ?))",
+        );
+        binds.extend([num(*time), num(*time), js(doc)]);
+    }
+    sql.push_str(" ORDER BY p.first_published_at DESC, p.doc_id DESC LIMIT ?");
+    binds.push(num(i64::from(query.limit) + 1));
+    all::<ListRow>(db, &sql, &binds).await
+}
+
+/// A version in a document's history.
+#[derive(Deserialize)]
+pub struct VersionListRow {
+    pub version: f64,
+    pub slug: String,
+    pub title: String,
+    pub word_count: f64,
+    pub published_at: f64,
+}
+
+/// Every published version of `doc`, newest first.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn doc_versions(db: &D1Database, doc: &DocId) -> Result<Vec<VersionListRow>, String> {
+    let query = "SELECT version, slug, title, word_count, published_at FROM versions
+                 WHERE doc_id = ?1 ORDER BY version DESC";
+    all::<VersionListRow>(db, query, &[js(doc.as_str())]).await
+}
+
+/// Registers a new document.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn create_document(db: &D1Database, id: &DocId, now: Millis) -> Result<(), String> {
+    let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, '', ?2, ?2)";
+    run(db, sql, &[js(id.as_str()), num(now)]).await
+}
+
+/// A document in the registry, with its post's row if it has one.
+#[derive(Deserialize)]
+pub struct DocumentRow {
+    pub id: String,
+    pub title: String,
+    pub created_at: f64,
+    pub updated_at: f64,
+    pub next_publish_at: Option<f64>,
+    pub slug: Option<String>,
+    pub status: Option<String>,
+    pub version: Option<f64>,
+    pub published_at: Option<f64>,
+    pub publish_problem: Option<String>,
+}
+
+/// At most `limit` documents, most recently updated first.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn documents(db: &D1Database, limit: u32) -> Result<Vec<DocumentRow>, String> {
+    let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
+                      p.slug, p.status, p.version, p.published_at, d.publish_problem
+               FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
+               ORDER BY d.updated_at DESC, d.id LIMIT ?1";
+    all::<DocumentRow>(db, sql, &[num(i64::from(limit))]).await
+}
+
+/// Records that the invitation with `key` was used; `Ok(false)` if it already was.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn use_invitation(
+    db: &D1Database,
+    key: &str,
+    now: Millis,
+    expires: Millis,
+) -> Result<bool, String> {
+    let sql = "INSERT INTO used_invitations (token_hash, used_at, expires_at) VALUES (?1, ?2, ?3)";
+    match run(db, sql, &[js(key), num(now), num(expires)]).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
