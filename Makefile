@@ -4,8 +4,12 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench profile stack deploy clean
+.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench profile stack deploy clean
 FUZZ_SECONDS ?= 60
+
+## List the targets, one line each.
+help:
+	@awk '/^## /{d = d ? d : substr($$0, 4); next} /^[a-z0-9-]+:/{if (d) printf "  %-12s %s\n", substr($$1, 1, length($$1) - 1), d; d = ""} /^$$/{d = ""}' $(MAKEFILE_LIST)
 
 ## Start Folio on http://127.0.0.1:$(PORT) with state under .wrangler/ (installs what it needs).
 dev: tools build
@@ -35,6 +39,7 @@ build: tools
 	@$(ENV) npm run --silent build:client 2>&1 | grep -v 'Unknown user config' || true
 	@test -f client/dist/index.html && echo "built client/dist (the editor)"
 
+## Format, lint (native and wasm32, warnings are errors).
 check: tools
 	@$(ENV) cargo fmt --check
 	@$(ENV) cargo clippy --all-targets -q -- -D warnings
@@ -54,6 +59,7 @@ fuzz: tools
 fuzz-smoke: tools
 	@$(ENV) scripts/fuzz.sh 5
 
+## End-to-end tests against the real worker on wrangler dev, with stock Yjs clients.
 e2e: build
 	@scripts/dev-vars.sh
 	@$(ENV) node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/*.test.mjs
@@ -100,5 +106,6 @@ stack: tools
 deploy: tools build
 	@$(ENV) wrangler deploy
 
+## Remove build outputs and local state.
 clean:
 	rm -rf build target .wrangler tests/e2e/.state fuzz/target fuzz/artifacts
