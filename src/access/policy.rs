@@ -81,6 +81,14 @@ impl Scope {
         }
     }
 
+    /// Whether this scope covers the document `id` names (parsed only when it must be).
+    pub fn covers_id(&self, id: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Doc(mine) => mine.as_str() == id,
+        }
+    }
+
     /// Whether everything `other` covers, this covers too.
     pub fn includes(&self, other: &Scope) -> bool {
         match other {
@@ -204,5 +212,25 @@ pub fn session_claims(base: Claims, now: Secs) -> Claims {
         exp: now.plus(SESSION_TTL_SECS).min(base.exp),
         purpose: Purpose::Session,
         ..base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_is_all_documents_or_one() {
+        let one = Scope::parse("doc-1").unwrap();
+        assert_eq!(Scope::parse("*"), Some(Scope::All));
+        assert_eq!(Scope::parse("../x"), None);
+        let id = DocId::parse("doc-1").unwrap();
+        assert!(one.covers(Some(&id)) && one.covers_id("doc-1"));
+        assert!(!one.covers(None) && !one.covers_id("doc-2"));
+        assert!(Scope::All.covers(None) && Scope::All.covers_id("anything"));
+        assert!(Scope::All.includes(&one) && one.includes(&one));
+        assert!(!one.includes(&Scope::All));
+        let json = serde_json::to_string(&Scope::All).unwrap();
+        assert_eq!(json, "\"*\"", "tokens keep their format");
     }
 }

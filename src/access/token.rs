@@ -1,22 +1,12 @@
-//! Who may do what: signed access tokens, roles and document scopes.
+//! Signed access tokens: their claims, the server's keys, and credentials in headers.
 //!
 //! A token is `v1.<claims>.<mac>`: base64url (no padding) of the claims' JSON, and of the
 //! HMAC-SHA256 of `v1.<claims>` under a key derived from the operator's admin key (a Worker
 //! secret). Nothing is stored server-side: a token is valid while its signature checks, its
 //! expiry is in the future, and its purpose matches where it is presented. Verification runs
 //! in constant time in the MAC (`hmac`'s `verify_slice`) and rejects anything oversized or
-//! malformed before any JSON is parsed.
-//!
-//! Roles are ordered: a role may do everything the roles below it may.
-//!
-//! | role   | may                                                                  |
-//! |--------|----------------------------------------------------------------------|
-//! | viewer | read drafts: live read-only socket, state, draft, versions, schedule |
-//! | writer | + edit drafts over the socket, create documents, preview links       |
-//! | editor | + publish, unpublish, schedule, restore, issue tokens to others      |
-//! | admin  | + issue admin tokens (the admin key itself is an admin)              |
-//!
-//! Anonymous readers get the reader API (published content) only.
+//! malformed before any JSON is parsed. What a token's role and scope allow is
+//! [`super::policy`].
 
 use std::fmt;
 

@@ -38,7 +38,7 @@ pub async fn list(env: &Env, who: &Claims) -> Result<Response> {
     let rows = d1::documents(&db, MAX_LISTED).await.map_err(unavailable)?;
     let documents: Vec<_> = rows
         .iter()
-        .filter(|r| DocId::parse(&r.id).is_ok_and(|id| who.covers(Some(&id))))
+        .filter(|r| who.doc.covers_id(&r.id))
         .map(|r| {
             // A publish or unpublish on its way or failed, with its reason (the object keeps
             // this up to date; see `intent_json`).

@@ -86,16 +86,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             return EdgeError::api(404, "not_found", "no such route").response()
         }
     };
-    // The reader API answers errors with CORS too: front-ends on other origins read them.
+    // The reader API answers its errors with CORS too (its handlers add it to what they
+    // answer): front-ends on other origins read them.
     let public_read = matches!(
         route,
         Route::Posts | Route::Post { .. } | Route::PostVersion { .. }
     );
-    let response = respond(serve(route, req, &env).await)?;
-    if public_read {
-        reader::cors(response)
-    } else {
-        Ok(response)
+    match serve(route, req, &env).await {
+        Err(e) if public_read => reader::cors(e.response()?),
+        result => respond(result),
     }
 }
 

@@ -3,11 +3,12 @@
 //! a plan. Version numbering is [`super::intent::next_version`]; the rest is here:
 //!
 //! - [`Touch`]: when an edit refreshes the document's registry row in D1;
-//! - [`kv`] and [`kv_written`]: whether KV must be written, and what is pending after;
+//! - [`kv`] and [`kv_written`]: whether KV must be written, and what is pending after (a
+//!   failed write is retried after `KV_RETRY_MS`);
 //! - [`alarm`]: when the object's single alarm must ring next.
 
 use super::intent::Local;
-use crate::limits::{KV_RETRY_MS, KV_WRITE_INTERVAL_MS, TOUCH_INTERVAL_MS};
+use crate::limits::{KV_WRITE_INTERVAL_MS, TOUCH_INTERVAL_MS};
 use crate::time::Millis;
 
 /// When edits refresh the registry row (title, updated time): at most every
@@ -124,11 +125,6 @@ pub fn kv_written(latest: &Local, written: &Local, now: Millis) -> (Local, Optio
         ..latest.clone()
     };
     (next, pending.then_some(now + KV_WRITE_INTERVAL_MS))
-}
-
-/// When a failed KV write is tried again.
-pub fn kv_retry(now: Millis) -> Millis {
-    now + KV_RETRY_MS
 }
 
 /// What the alarm's next time depends on.
@@ -276,7 +272,6 @@ mod tests {
         assert_eq!(next, Some(7_000 + KV_WRITE_INTERVAL_MS));
         let unpublished = local(2, false, "a", "a", 0);
         assert!(kv_written(&unpublished, &written, 7_000).0.kv_pending);
-        assert_eq!(kv_retry(7_000), 7_000 + KV_RETRY_MS);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::edge::error::{EdgeError, Result};
 use crate::edge::http::{json_body, json_response, now_ms};
 use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
 use crate::edge::storage::{d1, kv};
-use crate::limits::MAX_BODY_BYTES;
+use crate::limits::{KV_RETRY_MS, MAX_BODY_BYTES};
 use crate::publish::intent::{self, Intent, Journal, Local, Outcome, Problem, Step, Stored, World};
 use crate::publish::plan::{self, KvPlan};
 use crate::publish::{render_for_publish, slug_for, Action, Post};
@@ -135,7 +135,7 @@ impl DocumentObject {
 
     fn journal_or_problem(&self, now: Millis) -> std::result::Result<SqlJournal, Problem> {
         self.journal(now)
-            .map_err(|_| unavailable("the document's storage is unavailable", "schema"))
+            .map_err(|e| unavailable("the document's storage is unavailable", format!("{e:?}")))
     }
 
     /// Records a scheduled entry that failed before it could become an intent, as a failed
@@ -408,14 +408,16 @@ impl DocumentObject {
         now: Millis,
         fresh: Option<&Post>,
     ) -> std::result::Result<Option<Millis>, String> {
-        let local = tables.local()?;
-        let mut written = match (plan::kv(local.as_ref(), now), local) {
-            (KvPlan::Nothing, _) | (_, None) => return Ok(None),
-            (KvPlan::Wait(at), _) => return Ok(Some(at)),
-            (_, Some(local)) => local,
+        let Some(mut written) = tables.local()? else {
+            return Ok(None);
+        };
+        let write = match plan::kv(Some(&written), now) {
+            KvPlan::Nothing => return Ok(None),
+            KvPlan::Wait(at) => return Ok(Some(at)),
+            write => write,
         };
         let result: std::result::Result<(), String> = async {
-            match plan::kv(Some(&written), now) {
+            match write {
                 KvPlan::Post { version, stale } => {
                     let post = match fresh.filter(|p| p.version == version) {
                         Some(p) => p.clone(),
@@ -447,7 +449,7 @@ impl DocumentObject {
             }
             Err(e) => {
                 console_error!("KV write for {} failed, retrying: {e}", written.doc_id);
-                Ok(Some(plan::kv_retry(now)))
+                Ok(Some(now + KV_RETRY_MS))
             }
         }
     }
