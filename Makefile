@@ -39,8 +39,9 @@ build: tools
 	@$(ENV) npm run --silent build:client 2>&1 | grep -v 'Unknown user config' || true
 	@test -f client/dist/index.html && echo "built client/dist (the editor)"
 
-## Format, lint (native and wasm32, warnings are errors).
+## Format, lint (native and wasm32, warnings are errors), type-check the editor (strict TypeScript).
 check: tools
+	@$(ENV) tsc --noEmit -p client
 	@$(ENV) cargo fmt --check
 	@$(ENV) cargo clippy --all-targets -q -- -D warnings
 	@$(ENV) cargo clippy --target wasm32-unknown-unknown -q -- -D warnings

@@ -6,7 +6,10 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+/** The shape of every error Folio answers: `{"error": {"code", "message"}}`. */
+interface ErrorBody { error?: { code?: unknown; message?: unknown } }
+
+export async function api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
@@ -14,10 +17,18 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
     throw new ApiError(0, 'offline', 'Folio cannot be reached: check your connection.');
   }
   const text = await res.text();
-  const body = text ? JSON.parse(text) : {};
+  let body: unknown = {};
+  try {
+    if (text) body = JSON.parse(text);
+  } catch {
+    // Not Folio's JSON (a proxy's error page, a cut connection): say what failed, not the parser.
+    throw new ApiError(res.status, 'bad_response', `Request failed (${res.status}): the answer was not JSON.`);
+  }
   if (!res.ok) {
-    const e = body?.error ?? {};
-    throw new ApiError(res.status, e.code ?? 'error', e.message ?? `Request failed (${res.status})`);
+    const e = (body as ErrorBody | null)?.error;
+    throw new ApiError(res.status,
+      typeof e?.code === 'string' ? e.code : 'error',
+      typeof e?.message === 'string' ? e.message : `Request failed (${res.status})`);
   }
   return body as T;
 }

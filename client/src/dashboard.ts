@@ -1,7 +1,7 @@
 // The dashboard: every document with its title, status and last edit; create and open.
-import { api, ApiError, DocSummary } from './api';
+import { api, type DocSummary } from './api';
 import { h, when } from './dom';
-import { atLeast, Session } from './session';
+import { atLeast, type Session } from './session';
 
 export function showDashboard(app: HTMLElement, session: Session): () => void {
   const message = h('p', { class: 'message', role: 'status', 'aria-live': 'polite' });
@@ -13,7 +13,7 @@ export function showDashboard(app: HTMLElement, session: Session): () => void {
         const { id } = await api<{ id: string }>('/api/docs', { method: 'POST' });
         location.hash = `#/doc/${id}`;
       } catch (e) {
-        message.textContent = (e as ApiError).message;
+        message.textContent = e instanceof Error ? e.message : String(e);
       }
     },
   }, 'New document');
@@ -33,7 +33,7 @@ export function showDashboard(app: HTMLElement, session: Session): () => void {
       )));
       if (!documents.length) list.replaceChildren(h('li', { class: 'muted' }, 'No documents yet.'));
     } catch (e) {
-      message.textContent = (e as ApiError).message;
+      message.textContent = e instanceof Error ? e.message : String(e);
     }
     if (!stopped) timer = window.setTimeout(load, 5000);
   };

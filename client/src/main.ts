@@ -4,16 +4,16 @@ import { askUser } from './identity';
 import { showDashboard } from './dashboard';
 import { showEditor } from './editor';
 import { currentSession, showSignIn, signOut } from './session';
-import { h } from './dom';
+import { byId, h } from './dom';
 
 let leave: (() => void) | null = null;
 
 async function route() {
   leave?.();
   leave = null;
-  const app = document.getElementById('app')!;
+  const app = byId('app', HTMLElement);
   app.replaceChildren();
-  const account = document.getElementById('account')!;
+  const account = byId('account', HTMLElement);
   account.replaceChildren();
   let session = await currentSession();
   if (!session) {
@@ -21,15 +21,15 @@ async function route() {
     app.replaceChildren();
   }
   const user = await askUser();
-  const who = document.getElementById('whoami')!;
+  const who = byId('whoami', HTMLElement);
   who.textContent = user.name;
   who.style.setProperty('--user-color', user.color);
   account.replaceChildren(
     h('span', { class: 'muted', id: 'role' }, `${session.user} · ${session.role}`),
     h('button', { id: 'sign-out', onclick: async () => { await signOut(); route(); } }, 'Sign out'),
   );
-  const match = /^#\/doc\/([A-Za-z0-9_-]{1,128})$/.exec(location.hash);
-  leave = match ? showEditor(app, match[1], user, session) : showDashboard(app, session);
+  const doc = /^#\/doc\/([A-Za-z0-9_-]{1,128})$/.exec(location.hash)?.[1];
+  leave = doc ? showEditor(app, doc, user, session) : showDashboard(app, session);
 }
 
 window.addEventListener('hashchange', route);

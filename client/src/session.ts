@@ -46,7 +46,7 @@ export function showSignIn(app: HTMLElement): Promise<Session> {
       try {
         resolve(await api<Session>('/api/session', { method: 'POST', body: JSON.stringify(body) }));
       } catch (e) {
-        message.textContent = (e as Error).message;
+        message.textContent = e instanceof Error ? e.message : String(e);
         secret.select();
       }
     };

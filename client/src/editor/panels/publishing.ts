@@ -1,0 +1,71 @@
+// The "Publishing" panel: publish and unpublish now, the published state with its public link,
+// and a publish or unpublish that failed or is being retried — its reason, Retry and Cancel.
+import { api, type Pending, type Published } from '../../api';
+import { h, when } from '../../dom';
+import type { DocContext } from '../context';
+
+export interface Publishing {
+  element: HTMLElement;
+  /** Shows the pending intent, if any (the server retries it on its own). */
+  loadPending(): Promise<void>;
+}
+
+/** `onPublished` runs after a new version may exist (to reload the history). */
+export function publishingPanel({ id, notice }: DocContext, onPublished: () => void): Publishing {
+  const state = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const link = h('a', { class: 'public-link', target: '_blank', rel: 'noopener' });
+  const pending = h('div', { class: 'pending', id: 'pending', role: 'alert' });
+
+  const show = (p: Published) => {
+    state.textContent = `${p.status === 'published' ? 'Published' : 'Unpublished'} · version ${p.version} · ${when(p.published_at)}`;
+    link.textContent = p.status === 'published' ? `/p/${p.slug}` : '';
+    link.setAttribute('href', `/p/${p.slug}`);
+  };
+
+  const loadPending = async () => {
+    try {
+      const { pending: p } = await api<{ pending: Pending | null }>(`/api/docs/${id}/publishing`);
+      if (!p) return pending.replaceChildren();
+      pending.replaceChildren(h('p', {}, describe(p)), h('div', { class: 'row' },
+        h('button', { id: 'pending-retry', onclick: retry }, 'Retry now'),
+        p.state !== 'failed' ? null : h('button', { id: 'pending-cancel', onclick: cancel }, 'Cancel')));
+    } catch (e) { notice.fail(e); }
+  };
+  // Every action ends by showing what is still pending, whether it worked or not.
+  const act = (run: () => Promise<void>) => async () => {
+    try { await run(); } catch (e) { notice.fail(e); }
+    void loadPending();
+  };
+  const retry = act(async () => {
+    show(await api<Published>(`/api/docs/${id}/publishing/retry`, { method: 'POST' }));
+    notice.info('Done.');
+    onPublished();
+  });
+  const cancel = act(async () => {
+    await api(`/api/docs/${id}/publishing`, { method: 'DELETE' });
+    notice.info('Cancelled.');
+  });
+  const publish = act(async () => {
+    const p = await api<Published>(`/api/docs/${id}/publish`, { method: 'POST' });
+    show(p);
+    notice.info(p.created ? `Published version ${p.version}.` : `Nothing changed since version ${p.version}.`);
+    onPublished();
+  });
+  const unpublish = act(async () => {
+    show(await api<Published>(`/api/docs/${id}/unpublish`, { method: 'POST' }));
+    notice.info('Unpublished: readers no longer see this post.');
+  });
+
+  const element = h('section', { 'aria-labelledby': 'pub-h' }, h('h2', { id: 'pub-h' }, 'Publishing'),
+    h('div', { class: 'row' }, h('button', { class: 'primary', onclick: publish }, 'Publish'), h('button', { onclick: unpublish }, 'Unpublish')),
+    state, link, pending);
+  return { element, loadPending };
+}
+
+/** What a pending intent means for the author. */
+function describe(p: Pending): string {
+  const what = `${p.action === 'publish' ? 'Publishing' : 'Unpublishing'}${p.scheduled_entry ? ' (scheduled)' : ''}`;
+  return p.state === 'failed'
+    ? `${what} failed: ${p.message}`
+    : `${what} is not confirmed yet (attempt ${p.attempts}); retried automatically ${p.next_attempt_at ? when(p.next_attempt_at) : 'soon'}: ${p.message}`;
+}
