@@ -3,6 +3,7 @@
 //!
 //! Clients get a precise, stable code; logs get the detail (`Display`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::limits::MAX_CLOSE_REASON_BYTES;
@@ -56,9 +57,12 @@ pub enum Error {
     TokenExpired,
     /// The request is not authorized: see [`crate::access::token::AuthError`] for the status.
     Auth(crate::access::token::AuthError),
+    /// A collection definition breaks a rule: 400 naming the field (or the collection's own
+    /// property) and the rule.
+    InvalidDefinition { field: String, message: String },
     /// A request parameter is invalid: 400 naming it.
     BadParameter {
-        parameter: &'static str,
+        parameter: Cow<'static, str>,
         message: String,
     },
 }
@@ -66,7 +70,7 @@ pub enum Error {
 /// A bad request parameter, named: answered with 400 and the parameter's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadParameter {
-    pub parameter: &'static str,
+    pub parameter: Cow<'static, str>,
     pub message: String,
 }
 
@@ -121,6 +125,8 @@ impl fmt::Display for Error {
             Error::UnknownDocument => f.write_str("document not found"),
             Error::RateLimited(what) => write!(f, "too many {what}; slow down and reconnect"),
             Error::BadParameter { message, .. } => f.write_str(message),
+            Error::InvalidDefinition { field, message } if field.is_empty() => f.write_str(message),
+            Error::InvalidDefinition { field, message } => write!(f, "{field}: {message}"),
             Error::ReadOnly => f.write_str("read-only: a viewer may not edit this document"),
             Error::TokenExpired => f.write_str("token expired; reconnect with a fresh token"),
             Error::Auth(e) => write!(f, "{e}"),
@@ -179,7 +185,8 @@ impl Error {
             | Error::Internal(_)
             | Error::InvalidDocId
             | Error::UnknownDocument
-            | Error::BadParameter { .. } => close::INTERNAL_ERROR,
+            | Error::BadParameter { .. }
+            | Error::InvalidDefinition { .. } => close::INTERNAL_ERROR,
         }
     }
 
@@ -219,6 +226,7 @@ impl Error {
             Error::InvalidDocId => (400, "invalid_document_id"),
             Error::UnknownDocument => (404, "document_not_found"),
             Error::BadParameter { .. } => (400, "invalid_parameter"),
+            Error::InvalidDefinition { .. } => (400, "invalid_definition"),
             Error::FrameTooLarge { .. }
             | Error::DocumentTooLarge { .. }
             | Error::DocumentFull { .. } => (413, "too_large"),

@@ -21,7 +21,9 @@
 //!   store      persistence: snapshot chunks + update log, compaction, behind `Storage`
 //! content/   a document's content
 //!   model      the sanitized content tree
+//!   schema     content types: collections of typed fields, the CRDT contract, compatibility
 //!   extract    the CRDT read through an allowlist (the security boundary)
+//!   fields     an entry's typed fields read by its collection, and validated
 //!   render     HTML, ProseMirror JSON, plain text
 //!   restore    a published version written back as a forward edit
 //! publish/   drafts become versioned posts
@@ -31,6 +33,7 @@
 //!   plan       what the document's object does next: alarm, KV write, registry touch
 //!   schedule   scheduled publish/unpublish requests
 //!   query      reader API parameters
+//!   filter     reader queries on a collection: typed filters, sort, page
 //!   page       the public HTML page
 //! access/    who may do what
 //!   token      signed tokens, keys, credentials in headers

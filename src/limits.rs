@@ -196,3 +196,17 @@ pub const KV_RETRY_MS: i64 = 2_000;
 pub const ALARM_FALLBACK_MS: i64 = 30_000;
 /// Backoff before a scheduled entry that failed transiently is tried again.
 pub const SCHEDULE_RETRY_MS: i64 = 2_000;
+
+// Content types (see `content::schema`). A definition is read from a request body of at most
+// MAX_BODY_BYTES; these caps keep every generated form, index and OpenAPI schema small.
+
+/// Most fields in a collection: more than any real content type (Contentful allows 50).
+pub const MAX_FIELDS: usize = 64;
+/// Most options of a `select` field, and longest option (characters).
+pub const MAX_OPTIONS: usize = 200;
+pub const MAX_OPTION_CHARS: usize = 200;
+/// Longest label of a collection or field (characters).
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Highest `max_length` a `text` field may declare (characters): a text field is a line or a
+/// paragraph; long text belongs in `richtext`.
+pub const MAX_TEXT_CHARS: usize = 100_000;

@@ -188,7 +188,7 @@ impl<'a> Route<'a> {
                 Ok(s)
             } else {
                 Err(RouteError::Invalid(Error::BadParameter {
-                    parameter: "slug",
+                    parameter: "slug".into(),
                     message: "slug must be 1-96 characters of a-z, 0-9 and single '-'".into(),
                 }))
             }
@@ -198,7 +198,7 @@ impl<'a> Route<'a> {
                 .ok()
                 .filter(|v| (1..1u64 << 53).contains(v))
                 .ok_or(RouteError::Invalid(Error::BadParameter {
-                    parameter: "version",
+                    parameter: "version".into(),
                     message: "version must be a positive whole number".into(),
                 }))
         };
@@ -251,7 +251,7 @@ impl<'a> Route<'a> {
             ["api", "docs", id, "schedule", entry] => {
                 let entry = entry.parse().map_err(|_| {
                     RouteError::Invalid(Error::BadParameter {
-                        parameter: "entry",
+                        parameter: "entry".into(),
                         message: "entry must be an id from the schedule".into(),
                     })
                 })?;
@@ -276,7 +276,7 @@ impl<'a> Route<'a> {
                     .ok()
                     .filter(|v| (1..1u64 << 53).contains(v))
                     .ok_or(RouteError::Invalid(Error::BadParameter {
-                        parameter: "version",
+                        parameter: "version".into(),
                         message: "version must be a positive whole number".into(),
                     }))?;
                 reader(Route::PostVersion {

@@ -18,7 +18,7 @@ use yrs::types::text::Diff;
 use yrs::types::Attrs;
 use yrs::{
     Any, Doc, GetString, Map, Out, ReadTxn, Text, Transact, Xml, XmlElementRef, XmlFragment,
-    XmlOut, XmlTextRef,
+    XmlFragmentRef, XmlOut, XmlTextRef,
 };
 
 use super::model::{safe_url, Block, Content, Mark, Meta, Node, MAX_DEPTH, MAX_TAGS, MAX_TAG_LEN};
@@ -65,10 +65,7 @@ pub fn extract(doc: &Doc) -> Result<Content> {
         .try_transact()
         .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
 
-    let mut nodes = Vec::new();
-    for child in body.children(&txn) {
-        node(&txn, child, 0, &mut nodes);
-    }
+    let nodes = rich_text(&txn, &body);
     let text_field = |key: &str| {
         meta.get(&txn, key)
             .and_then(out_any)
@@ -94,6 +91,15 @@ pub fn extract(doc: &Doc) -> Result<Content> {
             tags: clean_tags(tags),
         },
     })
+}
+
+/// The nodes of a rich-text root, through the allowlist.
+pub(crate) fn rich_text<T: ReadTxn>(txn: &T, fragment: &XmlFragmentRef) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for child in fragment.children(txn) {
+        node(txn, child, 0, &mut nodes);
+    }
+    nodes
 }
 
 fn clean_tags(tags: Vec<String>) -> Vec<String> {

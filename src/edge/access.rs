@@ -330,7 +330,7 @@ pub async fn preview_link(
     let ttl = form.ttl_seconds.unwrap_or(PREVIEW_TTL_SECS);
     if ttl == 0 || ttl > MAX_PREVIEW_TTL_SECS {
         return Err(crate::error::Error::BadParameter {
-            parameter: "ttl_seconds",
+            parameter: "ttl_seconds".into(),
             message: format!("ttl_seconds must be 1-{}", MAX_PREVIEW_TTL_SECS),
         }
         .into());

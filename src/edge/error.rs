@@ -79,7 +79,7 @@ impl EdgeError {
         let (code, message, parameter) = match &self {
             EdgeError::Core(e) => {
                 let parameter = match e {
-                    Error::BadParameter { parameter, .. } => Some(*parameter),
+                    Error::BadParameter { parameter, .. } => Some(parameter.to_string()),
                     _ => None,
                 };
                 (e.http_status().1.to_string(), e.to_string(), parameter)

@@ -34,7 +34,7 @@ pub fn list_query<'a>(
                 let tag = value.trim();
                 if tag.is_empty() || tag.chars().count() > crate::content::MAX_TAG_LEN {
                     return Err(BadParameter {
-                        parameter: "tag",
+                        parameter: "tag".into(),
                         message: "tag must be 1-64 characters".into(),
                     });
                 }
@@ -46,7 +46,7 @@ pub fn list_query<'a>(
                     .ok()
                     .filter(|n| (1..=MAX_PAGE).contains(n))
                     .ok_or(BadParameter {
-                        parameter: "limit",
+                        parameter: "limit".into(),
                         message: format!("limit must be a whole number from 1 to {MAX_PAGE}"),
                     })?;
             }
@@ -64,7 +64,7 @@ pub fn cursor(first_published_at: i64, doc_id: &str) -> String {
 
 fn parse_cursor(value: &str) -> Result<(i64, String), BadParameter> {
     let bad = || BadParameter {
-        parameter: "cursor",
+        parameter: "cursor".into(),
         message: "cursor is not one this API gave".into(),
     };
     let (time, doc) = value.split_once('.').ok_or_else(bad)?;

@@ -43,16 +43,16 @@ pub struct ScheduleRequest {
 /// [`BadParameter`] naming `action` or `at` (not RFC 3339, or not in the future).
 pub fn schedule_request(req: &ScheduleRequest, now: i64) -> Result<(Action, i64), BadParameter> {
     let action = Action::parse(&req.action).ok_or(BadParameter {
-        parameter: "action",
+        parameter: "action".into(),
         message: "action must be \"publish\" or \"unpublish\"".into(),
     })?;
     let at = parse_rfc3339(&req.at).ok_or(BadParameter {
-        parameter: "at",
+        parameter: "at".into(),
         message: "at must be an RFC 3339 date-time, e.g. 2030-01-31T09:00:00Z".into(),
     })?;
     if at <= now {
         return Err(BadParameter {
-            parameter: "at",
+            parameter: "at".into(),
             message: "at must be in the future".into(),
         });
     }
