@@ -210,3 +210,9 @@ pub const MAX_LABEL_CHARS: usize = 200;
 /// Highest `max_length` a `text` field may declare (characters): a text field is a line or a
 /// paragraph; long text belongs in `richtext`.
 pub const MAX_TEXT_CHARS: usize = 100_000;
+/// How long a worker isolate reuses a collection's definition read from D1 before reading it
+/// again (ms): a changed definition reaches every isolate within this time (the one that
+/// changed it at once).
+pub const COLLECTION_CACHE_MS: i64 = 5_000;
+/// Most collection names one isolate caches (lookups of names that do not exist are cached too).
+pub const MAX_CACHED_COLLECTIONS: usize = 256;

@@ -71,6 +71,14 @@ pub enum Route<'a> {
     Preview { doc: DocId },
     /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
     PreviewPage { doc: DocId },
+    /// `GET /api/collections`: every collection's definition in force (`posts` included).
+    Collections,
+    /// `POST /api/collections`: define a collection.
+    CollectionCreate,
+    /// `GET /api/collections/{name}`: one collection's definition in force.
+    Collection { name: &'a str },
+    /// `PUT /api/collections/{name}?force=true`: a new version of a collection's definition.
+    CollectionUpdate { name: &'a str },
 }
 
 /// What a [`Route`] requires of the request.
@@ -128,6 +136,9 @@ impl Route<'_> {
             | Route::SignOut => Access::Public,
             Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
             Route::Tokens | Route::Session => Access::SignedIn,
+            // Definitions are what every editor builds its form from, whatever its scope.
+            Route::Collections | Route::Collection { .. } => Access::SignedIn,
+            Route::CollectionCreate | Route::CollectionUpdate { .. } => Access::Role(Admin, None),
             // Listing is filtered to the principal's scope.
             Route::Docs => Access::SignedIn,
             Route::CreateDoc => Access::Role(Writer, None),
@@ -202,6 +213,16 @@ impl<'a> Route<'a> {
                     message: "version must be a positive whole number".into(),
                 }))
         };
+        let collection = |name: &'a str| {
+            if crate::content::schema::is_name(name) {
+                Ok(name)
+            } else {
+                Err(RouteError::Invalid(Error::BadParameter {
+                    parameter: "collection".into(),
+                    message: "a collection name matches [a-z][a-z0-9_]{0,63}".into(),
+                }))
+            }
+        };
         let reader = |route: Route<'a>| {
             if method == "OPTIONS" {
                 Ok(Route::Preflight)
@@ -220,6 +241,20 @@ impl<'a> Route<'a> {
                 _ => Err(RouteError::Method("GET, POST")),
             },
             ["api", "tokens"] => post(Route::Tokens),
+            ["api", "collections"] => match method {
+                "GET" => Ok(Route::Collections),
+                "POST" => Ok(Route::CollectionCreate),
+                _ => Err(RouteError::Method("GET, POST")),
+            },
+            ["api", "collections", name] => match method {
+                "GET" => Ok(Route::Collection {
+                    name: collection(name)?,
+                }),
+                "PUT" => Ok(Route::CollectionUpdate {
+                    name: collection(name)?,
+                }),
+                _ => Err(RouteError::Method("GET, PUT")),
+            },
             ["api", "session"] => match method {
                 "GET" => Ok(Route::Session),
                 "POST" => Ok(Route::SignIn),
@@ -352,6 +387,16 @@ mod tests {
         );
         assert_eq!(need("GET", "/preview/d"), Access::PreviewToken(id("d")));
         assert_eq!(need("POST", "/api/tokens"), Access::SignedIn);
+        assert_eq!(need("GET", "/api/collections"), Access::SignedIn);
+        assert_eq!(need("GET", "/api/collections/a"), Access::SignedIn);
+        assert_eq!(
+            need("POST", "/api/collections"),
+            Access::Role(Role::Admin, None)
+        );
+        assert_eq!(
+            need("PUT", "/api/collections/a"),
+            Access::Role(Role::Admin, None)
+        );
         // Every route under /api/docs needs at least a signed-in principal.
         for (m, p) in [
             ("GET", "/api/docs"),
@@ -419,5 +464,10 @@ mod tests {
         assert!(bad_param("/api/posts/a/versions/0"));
         assert!(bad_param("/api/posts/a/versions/x"));
         assert!(bad_param("/p/-x"));
+        assert!(bad_param("/api/collections/Articles"));
+        assert_eq!(
+            Route::parse("DELETE", "/api/collections/a"),
+            Err(RouteError::Method("GET, PUT"))
+        );
     }
 }

@@ -20,7 +20,7 @@ use super::model::{safe_url, Node, MAX_TAGS, MAX_TAG_LEN};
 use super::schema::{Collection, Field, Kind, Slot};
 use crate::doc_id::DocId;
 use crate::error::{Error, Result};
-use crate::time::{parse_rfc3339, Millis};
+use crate::time::{iso8601, parse_rfc3339, Millis};
 
 /// The root map holding every field that is neither text nor rich text.
 pub const FIELDS_MAP: &str = "fields";
@@ -284,6 +284,46 @@ fn tags(items: &[Any]) -> Read {
     }
 }
 
+impl Value {
+    /// The value as the API answers it: rich text as `{html, json, text}`, a date-time as
+    /// RFC 3339 in UTC, a reference as `{"id"}`, an image as `{"src", "alt"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Value::Text(s) | Value::Select(s) | Value::Date(s, _) => json!(s),
+            Value::RichText(nodes) => super::render::rich_text_json(nodes),
+            Value::Number(n) => json!(n),
+            Value::Boolean(b) => json!(b),
+            Value::DateTime(_, at) => json!(iso8601(*at)),
+            Value::Tags(tags) => json!(tags),
+            Value::Reference(id) => json!({ "id": id.as_str() }),
+            Value::Image { src, alt } => json!({ "src": src, "alt": alt }),
+        }
+    }
+}
+
+/// An entry as the authors' API answers it: `{collection, slug, fields: {name: value or
+/// null}, problems: [{name, message}]}` (what publishing would refuse, for the editor).
+pub fn entry_json(collection: &Collection, entry: &Entry) -> serde_json::Value {
+    let fields: serde_json::Map<String, serde_json::Value> = entry
+        .fields
+        .iter()
+        .map(|(name, read)| {
+            let value = match read {
+                Read::Value(v) => v.to_json(),
+                Read::Empty | Read::Wrong(_) => serde_json::Value::Null,
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    serde_json::json!({
+        "collection": collection.name,
+        "slug": entry.slug,
+        "fields": fields,
+        "problems": validate(collection, entry),
+    })
+}
+
 /// `YYYY-MM-DD` (a real calendar day) as its midnight UTC.
 pub fn parse_date(s: &str) -> Option<Millis> {
     if s.len() != 10 {
@@ -458,6 +498,38 @@ mod tests {
             }
         );
         assert_eq!(validate(&articles(), &entry), vec![]);
+    }
+
+    #[test]
+    fn an_entry_answers_typed_json() {
+        let entry = read(&filled(), &articles()).unwrap();
+        let json = entry_json(&articles(), &entry);
+        assert_eq!(json["collection"], "articles");
+        assert_eq!(json["slug"], "hello");
+        let f = &json["fields"];
+        assert_eq!(f["headline"], "Hello");
+        assert_eq!(f["body"]["html"], "<p>Some words</p>");
+        assert_eq!(f["body"]["text"], "Some words");
+        assert_eq!(f["body"]["json"]["type"], "doc");
+        assert_eq!(f["rating"], 4.0);
+        assert_eq!(f["featured"], true);
+        assert_eq!(f["day"], "2026-02-28");
+        assert_eq!(f["at"], "2026-11-23T09:00:00.000Z");
+        assert_eq!(f["category"], "news");
+        assert_eq!(f["tags"], serde_json::json!(["rust", "cms"]));
+        assert_eq!(f["author"], serde_json::json!({"id": "person-1"}));
+        assert_eq!(
+            f["cover"],
+            serde_json::json!({"src": "https://x/y.png", "alt": "A"})
+        );
+        assert_eq!(json["problems"], serde_json::json!([]));
+        // Empty and wrong fields are null, and the problems say why.
+        let json = entry_json(&articles(), &read(&Doc::new(), &articles()).unwrap());
+        assert!(json["fields"]["headline"].is_null());
+        assert_eq!(
+            json["problems"][0],
+            serde_json::json!({"name": "headline", "message": "is required"})
+        );
     }
 
     #[test]

@@ -24,6 +24,19 @@ pub fn document_json(id: &str, content: &Content) -> Value {
     })
 }
 
+/// A rich-text value as readers get it: `{html, json, text}` (json: a ProseMirror document).
+pub fn rich_text_json(nodes: &[Node]) -> Value {
+    let mut html = String::new();
+    nodes_html(nodes, &mut html);
+    let mut text = String::new();
+    text_of(nodes, &mut text);
+    json!({
+        "html": html,
+        "json": { "type": "doc", "content": nodes_json(nodes) },
+        "text": text.trim_end(),
+    })
+}
+
 /// Escapes text for use in HTML text and double- or single-quoted attribute values.
 pub fn escape(s: &str, out: &mut String) {
     for c in s.chars() {

@@ -1,14 +1,19 @@
 //! The authors' document registry, served by the stateless worker from D1: creating a
 //! document and listing documents with their title, status and times, without waking them.
 
+use serde::Deserialize;
 use serde_json::json;
-use worker::{Env, Response};
+use worker::{Env, Request, Response};
 
+use super::collections;
 use super::error::{EdgeError, Result};
-use super::http::{json_response, now_ms};
+use super::http::{json_body, json_response, now_ms};
 use super::storage::d1;
 use crate::access::Claims;
+use crate::content::schema::{is_name, POSTS};
 use crate::doc_id::DocId;
+use crate::error::BadParameter;
+use crate::limits::MAX_BODY_BYTES;
 use crate::time::iso8601;
 
 /// Most documents one listing returns.
@@ -21,21 +26,51 @@ fn unavailable(e: impl std::fmt::Display) -> EdgeError {
     )
 }
 
-/// `POST /api/docs` → 201 `{id}`.
-pub async fn create(env: &Env) -> Result<Response> {
-    let id = DocId::generate().map_err(unavailable)?;
-    let db = d1::db(env).map_err(unavailable)?;
-    d1::create_document(&db, &id, now_ms())
-        .await
-        .map_err(unavailable)?;
-    json_response(201, &json!({ "id": id.as_str() }))
+/// The body of `POST /api/docs` (empty: a post).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewDocument {
+    collection: Option<String>,
 }
 
-/// `GET /api/docs`: most recently updated first.
-/// A principal scoped to one document sees only that one.
-pub async fn list(env: &Env, who: &Claims) -> Result<Response> {
+fn no_collection(name: &str) -> BadParameter {
+    BadParameter {
+        parameter: "collection".into(),
+        message: format!("no collection named `{name}`"),
+    }
+}
+
+/// `POST /api/docs` `{"collection"?}` → 201 `{id, collection}`. The collection is fixed for
+/// the document's life.
+pub async fn create(mut req: Request, env: &Env) -> Result<Response> {
+    let body: NewDocument = json_body(&mut req, MAX_BODY_BYTES).await?;
+    let collection = body.collection.unwrap_or_else(|| POSTS.to_string());
+    if !is_name(&collection) || collections::load(env, &collection).await?.is_none() {
+        return Err(no_collection(&collection).into());
+    }
+    let id = DocId::generate().map_err(unavailable)?;
     let db = d1::db(env).map_err(unavailable)?;
-    let rows = d1::documents(&db, MAX_LISTED).await.map_err(unavailable)?;
+    d1::create_document(&db, &id, &collection, now_ms())
+        .await
+        .map_err(unavailable)?;
+    json_response(201, &json!({ "id": id.as_str(), "collection": collection }))
+}
+
+/// `GET /api/docs?collection=`: most recently updated first.
+/// A principal scoped to one document sees only that one.
+pub async fn list(req: &Request, env: &Env, who: &Claims) -> Result<Response> {
+    let collection = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "collection")
+        .map(|(_, v)| v.into_owned());
+    if let Some(name) = collection.as_deref().filter(|n| !is_name(n)) {
+        return Err(no_collection(name).into());
+    }
+    let db = d1::db(env).map_err(unavailable)?;
+    let rows = d1::documents(&db, collection.as_deref(), MAX_LISTED)
+        .await
+        .map_err(unavailable)?;
     let documents: Vec<_> = rows
         .iter()
         .filter(|r| who.doc.covers_id(&r.id))
@@ -57,6 +92,7 @@ pub async fn list(env: &Env, who: &Claims) -> Result<Response> {
             };
             json!({
                 "id": r.id,
+                "collection": r.collection,
                 "title": r.title,
                 "status": status,
                 "slug": r.slug,

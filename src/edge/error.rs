@@ -27,6 +27,15 @@ pub enum EdgeError {
         code: &'static str,
         message: String,
     },
+    /// An answer of its own with one more member of `error` saying what exactly is wrong (the
+    /// changes a definition would make, the fields an entry breaks).
+    Detailed {
+        status: u16,
+        code: &'static str,
+        message: String,
+        key: &'static str,
+        value: serde_json::Value,
+    },
     /// Too many requests (or refused sockets) for now: 429 with `Retry-After`.
     TooMany {
         what: &'static str,
@@ -63,7 +72,7 @@ impl EdgeError {
             EdgeError::Core(e) => e.http_status().0,
             EdgeError::Auth(e) => e.http_status().0,
             EdgeError::Problem(p) => p.status,
-            EdgeError::Api { status, .. } => *status,
+            EdgeError::Api { status, .. } | EdgeError::Detailed { status, .. } => *status,
             EdgeError::TooMany { .. } => 429,
             EdgeError::Unavailable { .. } => 503,
             EdgeError::Worker(_) => 500,
@@ -76,17 +85,30 @@ impl EdgeError {
     /// Only if the platform cannot build a response.
     pub fn response(self) -> worker::Result<Response> {
         let status = self.status();
-        let (code, message, parameter) = match &self {
+        // `extra`: the member that says what exactly is wrong, if any.
+        let (code, message, extra) = match &self {
             EdgeError::Core(e) => {
-                let parameter = match e {
-                    Error::BadParameter { parameter, .. } => Some(parameter.to_string()),
+                let extra = match e {
+                    Error::BadParameter { parameter, .. } => Some(("parameter", json!(parameter))),
+                    Error::InvalidDefinition { field, .. } => Some(("field", json!(field))),
                     _ => None,
                 };
-                (e.http_status().1.to_string(), e.to_string(), parameter)
+                (e.http_status().1.to_string(), e.to_string(), extra)
             }
             EdgeError::Auth(e) => (e.http_status().1.to_string(), e.to_string(), None),
             EdgeError::Problem(p) => (p.code.clone(), p.message.clone(), None),
             EdgeError::Api { code, message, .. } => (code.to_string(), message.clone(), None),
+            EdgeError::Detailed {
+                code,
+                message,
+                key,
+                value,
+                ..
+            } => (
+                code.to_string(),
+                message.clone(),
+                Some((*key, value.clone())),
+            ),
             EdgeError::TooMany { what, .. } => {
                 let e = Error::RateLimited(what);
                 (e.http_status().1.to_string(), e.to_string(), None)
@@ -101,8 +123,8 @@ impl EdgeError {
             }
         };
         let mut body = json!({ "error": { "code": code, "message": message } });
-        if let Some(parameter) = parameter {
-            body["error"]["parameter"] = json!(parameter);
+        if let Some((key, value)) = extra {
+            body["error"][key] = value;
         }
         let response = Response::from_json(&body)?.with_status(status);
         let headers = response.headers();

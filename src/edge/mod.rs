@@ -5,7 +5,7 @@
 //! - [`http`]: JSON responses, bounded bodies, the clock;
 //! - [`access`]: credentials, identities forwarded to objects, tokens and sessions;
 //! - [`reader`] and [`authors`]: the reader API and the document registry (never wake an
-//!   object);
+//!   object); [`collections`]: content types (definitions in D1, cached per isolate);
 //! - `document/`: the Durable Object of one document;
 //! - `storage/`: SQLite, D1 and KV, each with every statement on it.
 //!
@@ -14,6 +14,7 @@
 
 mod access;
 mod authors;
+mod collections;
 mod document;
 mod error;
 mod http;
@@ -141,7 +142,8 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
                 "tokens": "POST /api/tokens {user?, role?, doc?, ttl_seconds?, use?}",
                 "state": "GET /api/docs/{doc}/state",
                 "draft": "GET /api/docs/{doc}",
-                "documents": "GET /api/docs, POST /api/docs",
+                "documents": "GET /api/docs?collection=, POST /api/docs {collection?}",
+                "collections": "GET /api/collections, POST /api/collections {name, label, fields}, GET|PUT /api/collections/{name}",
                 "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
             }),
         ),
@@ -164,8 +166,12 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
         (Route::Preview { doc }, Some(keys), Some(who)) => {
             access::preview_link(req, &keys, &who.claims, &doc).await
         }
-        (Route::Docs, _, Some(who)) => authors::list(env, &who.claims).await,
-        (Route::CreateDoc, _, Some(_)) => authors::create(env).await,
+        (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
+        (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
+        (Route::Collections, _, Some(_)) => collections::list(env).await,
+        (Route::Collection { name }, _, Some(_)) => collections::get(env, name).await,
+        (Route::CollectionCreate, _, Some(_)) => collections::create(req, env).await,
+        (Route::CollectionUpdate { name }, _, Some(_)) => collections::update(req, env, name).await,
         (Route::Versions { doc }, _, Some(_)) => reader::doc_versions(env, &doc).await,
         (Route::Sync { doc }, _, Some(who)) => {
             access::forward(env, &doc, &req, &who.claims, true).await

@@ -29,11 +29,15 @@ use worker::{console_error, console_log, durable_object, DurableObject, Env, Req
 
 use self::live::Live;
 use super::access::Identity;
+use super::collections::{self, Defined};
 use super::error::{respond, EdgeError, Result};
+use super::storage::d1;
 use super::storage::journal::{SqlJournal, Tables};
 use crate::access::throttle::Penalties;
 use crate::access::Route;
+use crate::content::schema::POSTS;
 use crate::doc_id::DocId;
+use crate::error::Error;
 use crate::publish::plan::Touch;
 use crate::time::Millis;
 
@@ -51,6 +55,8 @@ pub struct DocumentObject {
     publish_lock: futures_util::lock::Mutex<()>,
     /// This document's id, once known (see [`Tables::remember_id`]).
     doc_id: RefCell<Option<DocId>>,
+    /// This document's collection, once known (see [`DocumentObject::collection`]).
+    collection: RefCell<Option<String>>,
     /// When edits refresh the registry row ([`Touch`]).
     touch: RefCell<Touch>,
     /// Clients refused new sockets for a while after a refusal they would repeat.
@@ -127,6 +133,40 @@ impl DocumentObject {
         Some(id)
     }
 
+    /// The definition in force of this document's collection. Which collection is fixed at
+    /// creation: read once from the registry (a document not in it is a post), then kept in
+    /// the object's storage.
+    ///
+    /// # Errors
+    /// 503 if D1 or SQLite fails; 500 if the collection no longer exists.
+    async fn collection(&self, id: &DocId) -> Result<Rc<Defined>> {
+        let known = self.collection.borrow().clone();
+        let name = match known.or_else(|| self.tables().ok()?.stored_collection()) {
+            Some(name) => name,
+            None => {
+                let unavailable = |e: String| {
+                    EdgeError::unavailable("the document registry is unavailable; try again", e)
+                };
+                let db = d1::db(&self.env).map_err(unavailable)?;
+                let name = d1::document_collection(&db, id)
+                    .await
+                    .map_err(unavailable)?
+                    .unwrap_or_else(|| POSTS.to_string());
+                if let Err(e) = self.tables()?.remember_collection(&name) {
+                    console_error!("remembering the collection: {e}");
+                }
+                name
+            }
+        };
+        *self.collection.borrow_mut() = Some(name.clone());
+        collections::load(&self.env, &name).await?.ok_or_else(|| {
+            Error::Internal(format!(
+                "document {id} belongs to `{name}`, which is not defined"
+            ))
+            .into()
+        })
+    }
+
     async fn serve(&self, req: Request) -> Result<Response> {
         let path = req.path();
         let route = Route::parse(req.method().as_ref(), &path);
@@ -145,7 +185,7 @@ impl DocumentObject {
         match route.map_err(|_| not_found())? {
             Route::PreviewPage { doc } => self.preview_page(&doc),
             Route::DocState { .. } => self.document_state(),
-            Route::Draft { doc } => self.draft(&doc),
+            Route::Draft { doc } => self.draft(&doc).await,
             Route::Export { doc } => self.export(&doc),
             Route::Publish { doc } => self.publish(&doc).await,
             Route::Unpublish { doc } => self.unpublish(&doc).await,
@@ -173,6 +213,7 @@ impl DurableObject for DocumentObject {
             tables: RefCell::new(None),
             publish_lock: futures_util::lock::Mutex::new(()),
             doc_id: RefCell::new(None),
+            collection: RefCell::new(None),
             touch: RefCell::new(Touch::default()),
             penalties: RefCell::new(Penalties::default()),
             crash_at: RefCell::new(None),

@@ -4,6 +4,8 @@
 use worker::Response;
 
 use super::DocumentObject;
+use crate::content::fields;
+use crate::content::schema::POSTS;
 use crate::content::Content;
 use crate::doc_id::DocId;
 use crate::edge::error::Result;
@@ -66,13 +68,38 @@ impl DocumentObject {
         Ok(response)
     }
 
-    /// `GET /api/docs/{doc}`: the draft, rendered.
-    pub(super) fn draft(&self, id: &DocId) -> Result<Response> {
-        let content = self.content()?;
-        json_response(
-            200,
-            &crate::content::render::document_json(id.as_str(), &content),
-        )
+    /// `GET /api/docs/{doc}`: the draft as its collection defines it, `{id, collection, slug,
+    /// fields, problems}`; a post keeps its rendered shape too (title, html, json, text...).
+    pub(super) async fn draft(&self, id: &DocId) -> Result<Response> {
+        let defined = self.collection(id).await?;
+        let (content, entry) = self.live.with_settled_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            let entry = fields::read(room.doc(), &defined.collection)?;
+            let content = if defined.collection.name == POSTS {
+                Some(crate::content::extract(room.doc())?)
+            } else {
+                None
+            };
+            Ok((content, entry))
+        })?;
+        let typed = fields::entry_json(&defined.collection, &entry);
+        let body = match content {
+            Some(content) => {
+                let mut body = crate::content::render::document_json(id.as_str(), &content);
+                for key in ["collection", "fields", "problems"] {
+                    body[key] = typed[key].clone();
+                }
+                body
+            }
+            None => {
+                let mut body = typed;
+                body["id"] = id.as_str().into();
+                body
+            }
+        };
+        json_response(200, &body)
     }
 
     /// `GET /api/docs/{doc}/export`: the stored snapshot and log, raw (see

@@ -72,6 +72,15 @@ async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), String
     Ok(())
 }
 
+/// Runs an `INSERT`; `Ok(false)` if the row already exists (a uniqueness constraint).
+async fn insert(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<bool, String> {
+    match run(db, sql, binds).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Parts written per D1 batch (each at most [`POST_PART_BYTES`]).
 const PARTS_PER_BATCH: usize = 8;
 
@@ -504,9 +513,79 @@ pub async fn doc_versions(db: &D1Database, doc: &DocId) -> Result<Vec<VersionLis
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn create_document(db: &D1Database, id: &DocId, now: Millis) -> Result<(), String> {
-    let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, '', ?2, ?2)";
-    run(db, sql, &[js(id.as_str()), num(now)]).await
+pub async fn create_document(
+    db: &D1Database,
+    id: &DocId,
+    collection: &str,
+    now: Millis,
+) -> Result<(), String> {
+    let sql = "INSERT INTO documents (id, title, collection, created_at, updated_at)
+               VALUES (?1, '', ?3, ?2, ?2)";
+    run(db, sql, &[js(id.as_str()), num(now), js(collection)]).await
+}
+
+/// The collection document `id` belongs to (`None`: not in the registry, a post).
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn document_collection(db: &D1Database, id: &DocId) -> Result<Option<String>, String> {
+    let sql = "SELECT collection FROM documents WHERE id = ?1";
+    first::<String>(db, sql, &[js(id.as_str())], Some("collection")).await
+}
+
+/// A version of a collection's definition.
+#[derive(Deserialize)]
+pub struct CollectionRow {
+    pub name: String,
+    pub version: f64,
+    pub definition: String,
+    pub created_at: f64,
+}
+
+/// The definition in force of collection `name` (its latest version).
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn collection(db: &D1Database, name: &str) -> Result<Option<CollectionRow>, String> {
+    let sql = "SELECT name, version, definition, created_at FROM collections
+               WHERE name = ?1 ORDER BY version DESC LIMIT 1";
+    first::<CollectionRow>(db, sql, &[js(name)], None).await
+}
+
+/// The definition in force of every collection, by name.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn collections(db: &D1Database) -> Result<Vec<CollectionRow>, String> {
+    let sql = "SELECT c.name, c.version, c.definition, c.created_at FROM collections c
+               WHERE c.version = (SELECT MAX(version) FROM collections WHERE name = c.name)
+               ORDER BY c.name";
+    all::<CollectionRow>(db, sql, &[]).await
+}
+
+/// Stores version `version` of a collection's definition; `Ok(false)` if that version already
+/// exists (a concurrent change won: the caller reloads and answers 409).
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn insert_collection(
+    db: &D1Database,
+    name: &str,
+    version: u64,
+    label: &str,
+    definition: &str,
+    now: Millis,
+) -> Result<bool, String> {
+    let sql = "INSERT INTO collections (name, version, label, definition, created_at)
+               VALUES (?1, ?2, ?3, ?4, ?5)";
+    let binds = [
+        js(name),
+        num(version as i64),
+        js(label),
+        js(definition),
+        num(now),
+    ];
+    insert(db, sql, &binds).await
 }
 
 /// A document in the registry, with its post's row if it has one.
@@ -514,6 +593,7 @@ pub async fn create_document(db: &D1Database, id: &DocId, now: Millis) -> Result
 pub struct DocumentRow {
     pub id: String,
     pub title: String,
+    pub collection: String,
     pub created_at: f64,
     pub updated_at: f64,
     pub next_publish_at: Option<f64>,
@@ -524,16 +604,22 @@ pub struct DocumentRow {
     pub publish_problem: Option<String>,
 }
 
-/// At most `limit` documents, most recently updated first.
+/// At most `limit` documents (of `collection`, if given), most recently updated first.
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn documents(db: &D1Database, limit: u32) -> Result<Vec<DocumentRow>, String> {
-    let sql = "SELECT d.id, d.title, d.created_at, d.updated_at, d.next_publish_at,
+pub async fn documents(
+    db: &D1Database,
+    collection: Option<&str>,
+    limit: u32,
+) -> Result<Vec<DocumentRow>, String> {
+    let sql = "SELECT d.id, d.title, d.collection, d.created_at, d.updated_at, d.next_publish_at,
                       p.slug, p.status, p.version, p.published_at, d.publish_problem
                FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
+               WHERE ?2 IS NULL OR d.collection = ?2
                ORDER BY d.updated_at DESC, d.id LIMIT ?1";
-    all::<DocumentRow>(db, sql, &[num(i64::from(limit))]).await
+    let collection = collection.map_or(JsValue::NULL, js);
+    all::<DocumentRow>(db, sql, &[num(i64::from(limit)), collection]).await
 }
 
 /// Records that the invitation with `key` was used; `Ok(false)` if it already was.
@@ -547,9 +633,5 @@ pub async fn use_invitation(
     expires: Millis,
 ) -> Result<bool, String> {
     let sql = "INSERT INTO used_invitations (token_hash, used_at, expires_at) VALUES (?1, ?2, ?3)";
-    match run(db, sql, &[js(key), num(now), num(expires)]).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => Ok(false),
-        Err(e) => Err(e),
-    }
+    insert(db, sql, &[js(key), num(now), num(expires)]).await
 }

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS folio_schedule_log (
 CREATE TABLE IF NOT EXISTS folio_identity (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   doc_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folio_collection (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  name TEXT NOT NULL
 );";
 
 /// The intent's post is stored in parts of at most this many bytes (a Durable Object's
@@ -303,6 +307,30 @@ impl Tables {
             )
             .ok()?;
         DocId::parse(&rows.into_iter().next()?.data).ok()
+    }
+
+    /// Remembers the collection the document belongs to (fixed at its creation; read once from
+    /// the registry).
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn remember_collection(&self, name: &str) -> Result<(), String> {
+        self.run(
+            "INSERT OR IGNORE INTO folio_collection (id, name) VALUES (1, ?)",
+            vec![name.into()],
+        )
+        .map(|_| ())
+    }
+
+    /// The document's collection, if the object has learned it.
+    pub fn stored_collection(&self) -> Option<String> {
+        let rows: Vec<Text> = self
+            .rows(
+                "SELECT name AS data FROM folio_collection WHERE id = 1",
+                vec![],
+            )
+            .ok()?;
+        Some(rows.into_iter().next()?.data)
     }
 
     fn log_entry(
