@@ -156,6 +156,30 @@ test('two stock Yjs clients co-edit an entry by the contract; the draft reads ba
   assert.equal(wrong.fields.rating, null);
   assert.equal(wrong.fields.cover, null);
   assert.equal(wrong.fields.category, 'sport');
+
+  // Publishing validates: 422 naming every field, nothing published (the schedule too).
+  const publish = () => folio.api(`/api/docs/${id}/publish`, { method: 'POST' });
+  let res422 = await publish();
+  assert.equal(res422.status, 422);
+  const refused = (await res422.json()).error;
+  assert.equal(refused.code, 'invalid_fields');
+  assert.deepEqual(refused.fields, wrong.problems);
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  res422 = await send(`/api/docs/${id}/schedule`, 'POST', { action: 'publish', at: later });
+  assert.equal(res422.status, 422);
+  assert.deepEqual((await (await folio.api(`/api/docs/${id}/schedule`)).json()).entries, []);
+  assert.deepEqual((await (await folio.api(`/api/docs/${id}/versions`)).json()).versions, []);
+  // Once valid, it passes validation; publishing entries of collections is not built yet, and
+  // says so instead of publishing an empty post.
+  b.doc.transact(() => {
+    b.doc.getMap('fields').set('rating', 5);
+    b.doc.getMap('fields').set('category', 'review');
+    b.doc.getMap('fields').set('cover', { src: '/media/c.png', alt: '' });
+  });
+  await waitFor(async () => (await draft()).problems.length === 0, 10_000, 'fixes stored');
+  const res501 = await publish();
+  assert.deepEqual([res501.status, (await res501.json()).error.code], [501, 'not_implemented']);
+  assert.equal((await folio.api('/api/posts/content-types')).status, 404);
   disconnect(a);
   disconnect(b);
 

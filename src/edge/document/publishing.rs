@@ -11,11 +11,14 @@ use worker::kv::KvStore;
 use worker::{console_error, D1Database, Request, Response};
 
 use super::DocumentObject;
+use crate::content::fields;
+use crate::content::schema::POSTS;
 use crate::doc_id::DocId;
 use crate::edge::error::{EdgeError, Result};
 use crate::edge::http::{json_body, json_response, now_ms};
 use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
 use crate::edge::storage::{d1, kv};
+use crate::error::Error;
 use crate::limits::{KV_RETRY_MS, MAX_BODY_BYTES};
 use crate::publish::intent::{self, Intent, Journal, Local, Outcome, Problem, Step, Stored, World};
 use crate::publish::plan::{self, KvPlan};
@@ -219,9 +222,55 @@ impl DocumentObject {
 
     /// `POST /api/docs/{doc}/publish`.
     pub(super) async fn publish(&self, id: &DocId) -> Result<Response> {
+        self.check_publishable(id).await?;
         let _guard = self.publish_lock.lock().await;
         let (local, created) = self.publish_now(id, None).await?;
         json_response(200, &published_json(&local, created))
+    }
+
+    /// Whether the draft may be published: a post always may (its shape has no rules); an
+    /// entry of another collection must satisfy its definition, else 422 `invalid_fields`
+    /// listing every field and why, nothing published.
+    ///
+    /// Publishing such an entry (versions, the reader API on collections) is not built yet:
+    /// a valid entry is refused with 501 rather than published as an empty post.
+    pub(super) async fn check_publishable(&self, id: &DocId) -> Result<()> {
+        let defined = self.collection(id).await?;
+        let collection = &defined.collection;
+        if collection.name == POSTS {
+            return Ok(());
+        }
+        let entry = self.live.with_settled_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            fields::read(room.doc(), collection)
+        })?;
+        let problems = fields::validate(collection, &entry);
+        if let Some(first) = problems.first() {
+            return Err(EdgeError::Detailed {
+                status: 422,
+                code: "invalid_fields",
+                message: format!(
+                    "{} field{} not valid (first: {} {}); nothing was published",
+                    problems.len(),
+                    if problems.len() == 1 { " is" } else { "s are" },
+                    first.name,
+                    first.message
+                ),
+                key: "fields",
+                value: serde_json::to_value(&problems)?,
+            });
+        }
+        Err(EdgeError::api(
+            501,
+            "not_implemented",
+            format!(
+                "this entry of `{}` is valid, but publishing entries of collections other than \
+                 posts is not available yet",
+                collection.name
+            ),
+        ))
     }
 
     /// `POST /api/docs/{doc}/unpublish`.

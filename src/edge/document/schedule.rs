@@ -33,6 +33,10 @@ impl DocumentObject {
             .ok_or_else(|| EdgeError::api(400, "invalid_json", "expected {\"action\", \"at\"}"))?;
         let now = now_ms();
         let (action, at) = schedule_request(&body, now)?;
+        if action == Action::Publish {
+            // Refused now, not when the alarm runs it: an entry that cannot be published.
+            self.check_publishable(id).await?;
+        }
         let _guard = self.publish_lock.lock().await;
         let entry = self
             .tables()?
