@@ -9,7 +9,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 
 const ROOT = path.join(import.meta.dirname, 'seeds');
-const seeds = { frames: {}, update: {}, token: {}, render: {} };
+const seeds = { frames: {}, update: {}, token: {}, render: {}, schema: {} };
 const frame = (write) => { const e = encoding.createEncoder(); write(e); return encoding.toUint8Array(e); };
 const bytes = (...parts) => Uint8Array.from(parts.flat());
 // frames target input: [len: u8][frame]...
@@ -106,6 +106,42 @@ rich.transact(() => {
   body.insert(3, [script]);
 });
 Object.assign(seeds.render, { hostile: Y.encodeStateAsUpdate(rich), plain: update });
+
+// An entry of the fuzzers' collection with every field type (folio::fuzzing::every_type),
+// right and wrong values side by side in the root map `fields`.
+const entry = new Y.Doc();
+entry.transact(() => {
+  entry.getText('title').insert(0, 'A title longer than ten');
+  const p = new Y.XmlElement('paragraph');
+  entry.getXmlFragment('body').insert(0, [p]);
+  p.insert(0, [new Y.XmlText('words')]);
+  const f = entry.getMap('fields');
+  f.set('n', 4.5);
+  f.set('b', 'true');
+  f.set('d', '2026-02-29');
+  f.set('dt', '2026-11-23T10:00:00+01:00');
+  f.set('s', 'c');
+  f.set('tags', ['a', 3]);
+  f.set('r', { id: 'doc-1' });
+  f.set('img', { src: 'java\tscript:alert(1)', alt: 'x' });
+});
+seeds.render.fields = Y.encodeStateAsUpdate(entry);
+
+// Definitions, then (after a NUL) a reader query on them.
+const articles = JSON.stringify({ name: 'articles', label: 'Articles', fields: [
+  { name: 'headline', type: 'text', required: true, max_length: 120 },
+  { name: 'body', type: 'richtext' },
+  { name: 'rating', type: 'number', min: 0, max: 5, integer: true },
+  { name: 'featured', type: 'boolean' }, { name: 'day', type: 'date' }, { name: 'at', type: 'datetime' },
+  { name: 'category', type: 'select', options: ['news', 'review'] }, { name: 'tags', type: 'tags' },
+  { name: 'author', type: 'reference', collection: 'people' }, { name: 'cover', type: 'image' },
+] });
+Object.assign(seeds.schema, {
+  'every-type': `${articles}\0category=news&rating[gte]=4&day[lt]=2026-01-01&tags=rust&author=p-1&sort=-rating&limit=5&cursor=x`,
+  'bad-query': `${articles}\0rating[ne]=1&headline=x&sort=tags&limit=0`,
+  refused: JSON.stringify({ name: 'x', label: 'X', fields: [
+    { name: 'a', type: 'select', options: ['a', 'a'] }, { name: 'slug', type: 'text' }] }),
+});
 
 rmSync(ROOT, { recursive: true, force: true });
 for (const [target, files] of Object.entries(seeds)) {

@@ -11,12 +11,22 @@
 //! - [`token`]: verifying arbitrary text never panics and never yields claims that were not
 //!   signed; header parsing never panics.
 //! - [`render`]: any CRDT content renders to HTML made only of the renderer's own tags and
-//!   attributes, with no executable URL.
+//!   attributes, with no executable URL; read as an entry of a collection with every field
+//!   type, every value is of its field's type, rich text renders the same way, and an image's
+//!   URL is a safe one.
+//! - [`schema`]: a definition from any JSON is refused or valid (names, caps, reserved names),
+//!   survives being stored and read back, and does not tighten itself; a reader query on it is
+//!   refused or names only its fields, within the filter cap.
 
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact};
 
 use crate::access::token::{Keys, Purpose};
+use crate::content::fields::{self, Read, Value};
+use crate::content::safe_url;
+use crate::content::schema::{is_name, tightenings, Collection, Kind, RESERVED_FIELDS};
+use crate::limits::{MAX_FIELDS, MAX_OPTIONS};
+use crate::publish::filter::{content_query, MAX_FILTERS};
 use crate::sync::protocol;
 use crate::sync::room::{Conn, Room};
 use crate::testing::MemoryStorage;
@@ -225,6 +235,115 @@ pub fn render(data: &[u8]) {
         let _ = crate::content::render::prosemirror_json(&content);
         let _ = crate::content::render::plain_text(&content);
     }
+    entry(&room);
+}
+
+/// A collection with one field of every type, over the roots the render seeds write.
+fn every_type() -> Collection {
+    let definition = serde_json::json!({"name": "every", "label": "Every", "fields": [
+        {"name": "title", "type": "text", "max_length": 10},
+        {"name": "body", "type": "richtext", "required": true},
+        {"name": "n", "type": "number", "min": 0, "max": 5, "integer": true},
+        {"name": "b", "type": "boolean"},
+        {"name": "d", "type": "date"},
+        {"name": "dt", "type": "datetime"},
+        {"name": "s", "type": "select", "options": ["a", "b"]},
+        {"name": "tags", "type": "tags"},
+        {"name": "r", "type": "reference", "collection": "every"},
+        {"name": "img", "type": "image"}
+    ]});
+    Collection::parse(&definition).expect("the fuzz collection is valid")
+}
+
+fn entry(room: &Room<MemoryStorage>) {
+    let collection = every_type();
+    let Ok(entry) = fields::read(room.doc(), &collection) else {
+        return;
+    };
+    for (field, (name, read)) in collection.fields.iter().zip(&entry.fields) {
+        assert_eq!(
+            &field.name, name,
+            "fields are read in the definition's order"
+        );
+        let Read::Value(value) = read else { continue };
+        let fits = matches!(
+            (&field.kind, value),
+            (Kind::Text { .. }, Value::Text(_))
+                | (Kind::RichText, Value::RichText(_))
+                | (Kind::Number { .. }, Value::Number(_))
+                | (Kind::Boolean, Value::Boolean(_))
+                | (Kind::Date, Value::Date(..))
+                | (Kind::DateTime, Value::DateTime(..))
+                | (Kind::Select { .. }, Value::Select(_))
+                | (Kind::Tags, Value::Tags(_))
+                | (Kind::Reference { .. }, Value::Reference(_))
+                | (Kind::Image, Value::Image { .. })
+        );
+        assert!(fits, "{name}: {value:?} is not a {}", field.kind.name());
+        match value {
+            Value::Number(n) => assert!(n.is_finite(), "{name}: {n}"),
+            Value::RichText(_) => {
+                let json = value.to_json();
+                check_html(json["html"].as_str().expect("rich text has html"));
+            }
+            Value::Image { src, .. } => {
+                assert_eq!(
+                    safe_url(src).as_deref(),
+                    Some(src.as_str()),
+                    "{name}: {src}"
+                );
+            }
+            _ => {}
+        }
+    }
+    for problem in fields::validate(&collection, &entry) {
+        assert!(collection.field(&problem.name).is_some(), "{problem:?}");
+    }
+}
+
+/// A definition as JSON, then (after a NUL byte) a reader query string `k=v&k[op]=v...`.
+pub fn schema(data: &[u8]) {
+    let (definition, query) = match data.iter().position(|b| *b == 0) {
+        Some(at) => data.split_at(at),
+        None => (data, &[][..]),
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(definition) else {
+        return;
+    };
+    let Ok(collection) = Collection::parse(&value) else {
+        return;
+    };
+    assert!(is_name(&collection.name), "{}", collection.name);
+    assert!((1..=MAX_FIELDS).contains(&collection.fields.len()));
+    for field in &collection.fields {
+        assert!(is_name(&field.name), "{}", field.name);
+        assert!(
+            !RESERVED_FIELDS.contains(&field.name.as_str()),
+            "{}",
+            field.name
+        );
+        if let Kind::Select { options } = &field.kind {
+            assert!((1..=MAX_OPTIONS).contains(&options.len()));
+        }
+    }
+    let stored = serde_json::to_value(&collection).expect("a definition serializes");
+    assert_eq!(
+        Collection::parse(&stored).as_ref(),
+        Ok(&collection),
+        "stored and read back"
+    );
+    assert!(tightenings(&collection, &collection).is_empty());
+    let query = String::from_utf8_lossy(query.get(1..).unwrap_or_default());
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .collect();
+    if let Ok(q) = content_query(&collection, pairs) {
+        assert!(q.filters.len() <= MAX_FILTERS);
+        for filter in &q.filters {
+            assert!(collection.field(&filter.field).is_some(), "{filter:?}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +374,7 @@ mod tests {
             update(data);
             token(data);
             render(data);
+            schema(data);
         }
     }
 }

@@ -49,3 +49,8 @@ fn token() {
 fn render() {
     replay("render", folio::fuzzing::render);
 }
+
+#[test]
+fn schema() {
+    replay("schema", folio::fuzzing::schema);
+}
