@@ -40,6 +40,7 @@
 //!   policy     roles, scopes, what a principal may grant
 //!   routes     the HTTP surface parsed into a Route, with its access rule
 //!   throttle   token buckets: per client, per connection, and the penalty box
+//! openapi    the HTTP API as OpenAPI 3.1, one schema per collection
 //! testing    in-memory fakes (storage, journal, D1) that can fail both ways
 //! edge/      (wasm32) the worker's router, access, reader and authors' APIs, the
 //!            document object (edge/document/), its storage adapters (edge/storage/)
@@ -78,6 +79,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
+pub mod openapi;
 pub mod publish;
 pub mod sync;
 pub mod testing;

@@ -71,6 +71,8 @@ pub enum Route<'a> {
     Preview { doc: DocId },
     /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
     PreviewPage { doc: DocId },
+    /// `GET /api/openapi.json`: the API as OpenAPI 3.1, one schema per collection.
+    OpenApi,
     /// `GET /api/collections`: every collection's definition in force (`posts` included).
     Collections,
     /// `POST /api/collections`: define a collection.
@@ -132,6 +134,7 @@ impl Route<'_> {
             | Route::PostVersion { .. }
             | Route::Page { .. }
             | Route::Preflight
+            | Route::OpenApi
             | Route::SignIn
             | Route::SignOut => Access::Public,
             Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
@@ -241,6 +244,7 @@ impl<'a> Route<'a> {
                 _ => Err(RouteError::Method("GET, POST")),
             },
             ["api", "tokens"] => post(Route::Tokens),
+            ["api", "openapi.json"] => reader(Route::OpenApi),
             ["api", "collections"] => match method {
                 "GET" => Ok(Route::Collections),
                 "POST" => Ok(Route::CollectionCreate),

@@ -193,6 +193,21 @@ pub async fn list(env: &Env) -> Result<Response> {
     json_response(200, &json!({ "collections": collections }))
 }
 
+/// `GET /api/openapi.json`: the API with one entry schema per collection (public, like the
+/// reader API it describes; CORS open).
+pub async fn openapi(env: &Env) -> Result<Response> {
+    let db = d1::db(env).map_err(unavailable)?;
+    let rows = d1::collections(&db).await.map_err(unavailable)?;
+    let mut defined = vec![Defined::posts()];
+    for row in &rows {
+        defined.push(Defined::from_row(row)?);
+    }
+    let collections: Vec<&Collection> = defined.iter().map(|d| &d.collection).collect();
+    let response = json_response(200, &crate::openapi::document(&collections))?;
+    response.headers().set("Cache-Control", "no-cache")?;
+    Ok(response)
+}
+
 /// `GET /api/collections/{name}`.
 pub async fn get(env: &Env, name: &str) -> Result<Response> {
     let defined = load(env, name).await?.ok_or_else(|| not_found(name))?;

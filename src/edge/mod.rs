@@ -91,7 +91,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     // answer): front-ends on other origins read them.
     let public_read = matches!(
         route,
-        Route::Posts | Route::Post { .. } | Route::PostVersion { .. }
+        Route::Posts | Route::Post { .. } | Route::PostVersion { .. } | Route::OpenApi
     );
     match serve(route, req, &env).await {
         Err(e) if public_read => reader::cors(e.response()?),
@@ -143,6 +143,7 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
                 "state": "GET /api/docs/{doc}/state",
                 "draft": "GET /api/docs/{doc}",
                 "documents": "GET /api/docs?collection=, POST /api/docs {collection?}",
+                "openapi": "GET /api/openapi.json",
                 "collections": "GET /api/collections, POST /api/collections {name, label, fields}, GET|PUT /api/collections/{name}",
                 "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
             }),
@@ -168,6 +169,7 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
         }
         (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
         (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
+        (Route::OpenApi, ..) => Ok(reader::cors(collections::openapi(env).await?)?),
         (Route::Collections, _, Some(_)) => collections::list(env).await,
         (Route::Collection { name }, _, Some(_)) => collections::get(env, name).await,
         (Route::CollectionCreate, _, Some(_)) => collections::create(req, env).await,

@@ -3,6 +3,9 @@
 // and definitions changed compatibly and incompatibly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { startFolio, connect, disconnect, synced, waitFor, paragraph } from './folio.mjs';
 
 let folio;
@@ -259,4 +262,47 @@ test('definitions change: relaxing is a new version, tightening is refused unles
   const editor = await folio.token({ user: 'e', role: 'editor' });
   res = await send('/api/collections/articles', 'PUT', { label, fields }, { authorization: `Bearer ${editor}` });
   assert.equal(res.status, 403);
+});
+
+test('GET /api/openapi.json is valid OpenAPI 3.1, has schemas per collection, and drafts match them', async () => {
+  const res = await fetch(`${folio.url}/api/openapi.json`); // public, like the reader API
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  const spec = await res.json();
+  const validator = new Validator();
+  const result = await validator.validate(spec);
+  assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1));
+  assert.equal(validator.version, '3.1');
+  const names = Object.keys(spec.components.schemas).filter((k) => /^(entry|draft)_/.test(k)).sort();
+  assert.deepEqual(names, ['draft_articles', 'draft_people', 'draft_posts', 'entry_articles', 'entry_people', 'entry_posts']);
+  // The definition in force (version 3, after the forced change) is what the schema says.
+  const fields = spec.components.schemas.entry_articles.properties.fields.properties;
+  assert.equal(fields.cover, undefined);
+  assert.deepEqual(fields.rating.oneOf[0], { type: 'integer', minimum: 0, maximum: 3 });
+
+  // Answers match the schemas: every draft against its draft schema, a valid one against the
+  // entry schema too, an invalid one not.
+  const ajv = new Ajv2020({ strict: false });
+  addFormats(ajv);
+  ajv.addSchema(spec, 'openapi.json');
+  const schema = (name) => ajv.getSchema(`openapi.json#/components/schemas/${name}`);
+  const { id } = await (await send('/api/docs', 'POST', { collection: 'people' })).json();
+  const c = connect(folio, id);
+  await synced(c.provider);
+  c.doc.getText('name').insert(0, 'Ada');
+  await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).fields?.name === 'Ada', 10_000, 'person stored');
+  const person = await (await folio.api(`/api/docs/${id}`)).json();
+  assert.equal(schema('draft_people')(person), true, JSON.stringify(schema('draft_people').errors));
+  assert.equal(schema('entry_people')(person), true, JSON.stringify(schema('entry_people').errors));
+  c.doc.getText('name').delete(0, 3);
+  await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).fields?.name === null, 10_000, 'name cleared');
+  const empty = await (await folio.api(`/api/docs/${id}`)).json();
+  assert.equal(schema('draft_people')(empty), true);
+  assert.equal(schema('entry_people')(empty), false, 'a required field missing is not a valid entry');
+  disconnect(c);
+  const { documents } = await (await folio.api('/api/docs?collection=articles')).json();
+  const article = await (await folio.api(`/api/docs/${documents[0].id}`)).json();
+  assert.equal(schema('draft_articles')(article), true, JSON.stringify(schema('draft_articles').errors));
+  const answer = ajv.compile({ $ref: 'openapi.json#/paths/~1api~1docs~1{doc}/get/responses/200/content/application~1json/schema' });
+  assert.equal(answer(article), true, JSON.stringify(answer.errors));
 });
