@@ -107,23 +107,23 @@ rich.transact(() => {
 });
 Object.assign(seeds.render, { hostile: Y.encodeStateAsUpdate(rich), plain: update });
 
-// An entry of the fuzzers' collection with every field type (folio::fuzzing::every_type),
+// An entry of the fuzzers' collection with every field type (folio::testing::articles),
 // right and wrong values side by side in the root map `fields`.
 const entry = new Y.Doc();
 entry.transact(() => {
-  entry.getText('title').insert(0, 'A title longer than ten');
+  entry.getText('headline').insert(0, 'A headline longer than twenty');
   const p = new Y.XmlElement('paragraph');
   entry.getXmlFragment('body').insert(0, [p]);
   p.insert(0, [new Y.XmlText('words')]);
   const f = entry.getMap('fields');
-  f.set('n', 4.5);
-  f.set('b', 'true');
-  f.set('d', '2026-02-29');
-  f.set('dt', '2026-11-23T10:00:00+01:00');
-  f.set('s', 'c');
+  f.set('rating', 4.5);
+  f.set('featured', 'true');
+  f.set('day', '2026-02-29');
+  f.set('at', '2026-11-23T10:00:00+01:00');
+  f.set('category', 'sport');
   f.set('tags', ['a', 3]);
-  f.set('r', { id: 'doc-1' });
-  f.set('img', { src: 'java\tscript:alert(1)', alt: 'x' });
+  f.set('author', { id: 'doc-1' });
+  f.set('cover', { src: 'java\tscript:alert(1)', alt: 'x' });
 });
 seeds.render.fields = Y.encodeStateAsUpdate(entry);
 

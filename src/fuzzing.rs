@@ -238,25 +238,8 @@ pub fn render(data: &[u8]) {
     entry(&room);
 }
 
-/// A collection with one field of every type, over the roots the render seeds write.
-fn every_type() -> Collection {
-    let definition = serde_json::json!({"name": "every", "label": "Every", "fields": [
-        {"name": "title", "type": "text", "max_length": 10},
-        {"name": "body", "type": "richtext", "required": true},
-        {"name": "n", "type": "number", "min": 0, "max": 5, "integer": true},
-        {"name": "b", "type": "boolean"},
-        {"name": "d", "type": "date"},
-        {"name": "dt", "type": "datetime"},
-        {"name": "s", "type": "select", "options": ["a", "b"]},
-        {"name": "tags", "type": "tags"},
-        {"name": "r", "type": "reference", "collection": "every"},
-        {"name": "img", "type": "image"}
-    ]});
-    Collection::parse(&definition).expect("the fuzz collection is valid")
-}
-
 fn entry(room: &Room<MemoryStorage>) {
-    let collection = every_type();
+    let collection = crate::testing::articles();
     let Ok(entry) = fields::read(room.doc(), &collection) else {
         return;
     };

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::content::schema::Collection;
 use crate::error::StorageError;
 use crate::sync::store::{Head, Storage};
 
@@ -390,4 +391,30 @@ pub mod publishing {
             Poll::Pending => panic!("a fake future waited"),
         }
     }
+}
+
+/// A collection with one field of every type, as tests define it: `headline` (text, required,
+/// at most 20 characters), `body` (rich text, required), `rating` (integer 0-5), `featured`,
+/// `day`, `at`, `category` (news or review), `tags`, `author` (a person), `cover`.
+pub fn articles_definition() -> serde_json::Value {
+    serde_json::json!({"name": "articles", "label": "Articles", "fields": [
+        {"name": "headline", "type": "text", "required": true, "max_length": 20},
+        {"name": "body", "type": "richtext", "label": "Body", "required": true},
+        {"name": "rating", "type": "number", "min": 0, "max": 5, "integer": true},
+        {"name": "featured", "type": "boolean"},
+        {"name": "day", "type": "date"},
+        {"name": "at", "type": "datetime"},
+        {"name": "category", "type": "select", "options": ["news", "review"]},
+        {"name": "tags", "type": "tags"},
+        {"name": "author", "type": "reference", "collection": "people"},
+        {"name": "cover", "type": "image"}
+    ]})
+}
+
+/// [`articles_definition`], parsed.
+///
+/// # Panics
+/// Never: the definition is valid (its own tests say so).
+pub fn articles() -> Collection {
+    Collection::parse(&articles_definition()).expect("the test collection is valid")
 }

@@ -389,25 +389,9 @@ fn rule_broken(kind: &Kind, value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::testing::articles;
     use std::collections::HashMap;
     use yrs::{Text, TransactionMut, WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
-
-    fn articles() -> Collection {
-        Collection::parse(&json!({"name": "articles", "label": "Articles", "fields": [
-            {"name": "headline", "type": "text", "required": true, "max_length": 10},
-            {"name": "body", "type": "richtext", "required": true},
-            {"name": "rating", "type": "number", "min": 0, "max": 5, "integer": true},
-            {"name": "featured", "type": "boolean"},
-            {"name": "day", "type": "date"},
-            {"name": "at", "type": "datetime"},
-            {"name": "category", "type": "select", "options": ["news", "review"]},
-            {"name": "tags", "type": "tags"},
-            {"name": "author", "type": "reference", "collection": "people"},
-            {"name": "cover", "type": "image"}
-        ]}))
-        .unwrap()
-    }
 
     fn set(doc: &Doc, key: &str, value: impl Into<Any>) {
         let map = doc.get_or_insert_map(FIELDS_MAP);
@@ -629,8 +613,11 @@ mod tests {
     #[test]
     fn rules_are_checked_with_their_message() {
         let doc = filled();
-        doc.get_or_insert_text("headline")
-            .insert(&mut doc.transact_mut(), 5, " and more words");
+        doc.get_or_insert_text("headline").insert(
+            &mut doc.transact_mut(),
+            5,
+            " and many more words",
+        );
         let cases = [
             ("rating", Any::from(4.5), "must be a whole number"),
             ("rating", Any::from(-1), "must be at least 0"),
@@ -645,7 +632,7 @@ mod tests {
             set(&doc, key, value);
             let problems = validate(&articles(), &read(&doc, &articles()).unwrap());
             assert_eq!(problems[0].name, "headline");
-            assert_eq!(problems[0].message, "is 20 characters, over the 10 allowed");
+            assert_eq!(problems[0].message, "is 25 characters, over the 20 allowed");
             assert_eq!(problems[1].name, key);
             assert_eq!(problems[1].message, message);
             set(&doc, "rating", 4);

@@ -496,6 +496,7 @@ pub fn tightenings(old: &Collection, new: &Collection) -> Vec<Tightening> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::articles_definition;
     use serde_json::json;
 
     fn refused(definition: Value) -> (String, String) {
@@ -505,24 +506,9 @@ mod tests {
         }
     }
 
-    fn every_type() -> Value {
-        json!({"name": "articles", "label": "Articles", "fields": [
-            {"name": "headline", "type": "text", "required": true, "max_length": 120},
-            {"name": "body", "type": "richtext", "label": "Body"},
-            {"name": "rating", "type": "number", "min": 0, "max": 5, "integer": true},
-            {"name": "featured", "type": "boolean"},
-            {"name": "day", "type": "date"},
-            {"name": "at", "type": "datetime"},
-            {"name": "category", "type": "select", "options": ["news", "review"]},
-            {"name": "tags", "type": "tags"},
-            {"name": "author", "type": "reference", "collection": "people"},
-            {"name": "cover", "type": "image"}
-        ]})
-    }
-
     #[test]
     fn a_definition_with_every_type_round_trips() {
-        let c = Collection::parse(&every_type()).unwrap();
+        let c = Collection::parse(&articles_definition()).unwrap();
         assert_eq!(c.fields.len(), 10);
         assert_eq!(
             c.fields[2].kind,
@@ -535,14 +521,15 @@ mod tests {
         // What is stored (and answered) parses back to the same definition.
         let stored = serde_json::to_value(&c).unwrap();
         assert_eq!(stored["fields"][0]["type"], "text");
-        assert_eq!(stored["fields"][0]["max_length"], 120);
-        assert!(stored["fields"][1].get("required").is_none());
+        assert_eq!(stored["fields"][0]["max_length"], 20);
+        assert_eq!(stored["fields"][1]["required"], true);
+        assert!(stored["fields"][2].get("required").is_none());
         assert_eq!(Collection::parse(&stored).unwrap(), c);
     }
 
     #[test]
     fn the_contract_places_each_type() {
-        let c = Collection::parse(&every_type()).unwrap();
+        let c = Collection::parse(&articles_definition()).unwrap();
         let slot = |n: &str| c.field(n).unwrap().slot();
         assert_eq!(slot("headline"), Slot::RootText("headline"));
         assert_eq!(slot("body"), Slot::RootXml("body"));
@@ -747,8 +734,8 @@ mod tests {
 
     #[test]
     fn relaxing_is_compatible_and_tightening_is_listed() {
-        let old = Collection::parse(&every_type()).unwrap();
-        let mut relaxed = every_type();
+        let old = Collection::parse(&articles_definition()).unwrap();
+        let mut relaxed = articles_definition();
         let fields = relaxed["fields"].as_array_mut().unwrap();
         fields[0] = json!({"name": "headline", "type": "text", "max_length": 500});
         fields[2] = json!({"name": "rating", "type": "number", "min": -1});
@@ -758,10 +745,10 @@ mod tests {
         let relaxed = Collection::parse(&relaxed).unwrap();
         assert_eq!(tightenings(&old, &relaxed), vec![]);
 
-        let mut tight = every_type();
+        let mut tight = articles_definition();
         let fields = tight["fields"].as_array_mut().unwrap();
-        fields[0]["max_length"] = json!(100);
-        fields[1]["required"] = json!(true);
+        fields[0]["max_length"] = json!(10);
+        fields[4]["required"] = json!(true);
         fields[2] =
             json!({"name": "rating", "type": "number", "min": 1, "max": 4, "integer": true});
         fields[3] = json!({"name": "featured", "type": "text"});
@@ -777,11 +764,11 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                "headline: max_length lowered to 100",
-                "body: now required",
+                "headline: max_length lowered to 10",
                 "rating: min raised to 1",
                 "rating: max lowered to 4",
                 "featured: type changed from boolean to text",
+                "day: now required",
                 "category: option `review` removed",
                 "author: now references `authors`, not `people`",
                 "cover: removed",

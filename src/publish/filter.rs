@@ -266,23 +266,7 @@ fn filter(collection: &Collection, key: &str, value: &str) -> Result<Filter, Bad
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn articles() -> Collection {
-        Collection::parse(&json!({"name": "articles", "label": "Articles", "fields": [
-            {"name": "headline", "type": "text"},
-            {"name": "body", "type": "richtext"},
-            {"name": "rating", "type": "number"},
-            {"name": "featured", "type": "boolean"},
-            {"name": "day", "type": "date"},
-            {"name": "at", "type": "datetime"},
-            {"name": "category", "type": "select", "options": ["news", "review"]},
-            {"name": "tags", "type": "tags"},
-            {"name": "author", "type": "reference", "collection": "people"},
-            {"name": "cover", "type": "image"}
-        ]}))
-        .unwrap()
-    }
+    use crate::testing::articles;
 
     #[test]
     fn filters_are_typed_by_their_field() {
