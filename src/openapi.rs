@@ -175,7 +175,7 @@ fn object(properties: Value) -> Value {
 }
 
 /// Every operation of the API (without the test-only fault switch).
-fn operations(entry: &Value) -> Vec<Op<'static>> {
+fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
     let any = json!({ "type": "object" });
     let collection = schema_ref("Collection");
     let definition = schema_ref("CollectionDefinition");
@@ -425,6 +425,29 @@ fn operations(entry: &Value) -> Vec<Op<'static>> {
         },
         Op {
             method: "get",
+            path: "/api/content/{name}",
+            summary: "Published entries of a collection, newest first: filters field=value and \
+                      field[eq|gt|gte|lt|lte]=value, sort=field or -field, limit, cursor",
+            access: None,
+            body: None,
+            ok: (
+                200,
+                object(json!({
+                    "entries": { "type": "array", "items": { "type": "object" } },
+                    "next_cursor": { "type": ["string", "null"] },
+                })),
+            ),
+        },
+        Op {
+            method: "get",
+            path: "/api/content/{name}/{slug}",
+            summary: "One published entry, every field",
+            access: None,
+            body: None,
+            ok: (200, published.clone()),
+        },
+        Op {
+            method: "get",
             path: "/p/{slug}",
             summary: "The public HTML page of a post",
             access: None,
@@ -447,19 +470,42 @@ fn operations(entry: &Value) -> Vec<Op<'static>> {
 pub fn document(collections: &[&Collection]) -> Value {
     let mut schemas = Map::new();
     let mut drafts = Vec::new();
+    let mut published = Vec::new();
     for collection in collections {
         for draft in [false, true] {
             let name = schema_name(&collection.name, draft);
             schemas.insert(name.clone(), entry_schema(collection, draft));
             if draft {
                 drafts.push(schema_ref(&name));
+            } else if collection.name != crate::content::schema::POSTS {
+                published.push(json!({
+                    "type": "object",
+                    "required": ["collection", "slug", "fields", "version"],
+                    "properties": {
+                        "collection": { "const": collection.name },
+                        "slug": { "type": "string" },
+                        "title": { "type": "string" },
+                        "fields": schema_ref(&format!("fields_{}", collection.name)),
+                        "version": { "type": "integer" },
+                        "published_at": { "type": "string", "format": "date-time" },
+                        "updated_at": { "type": "string", "format": "date-time" },
+                    },
+                }));
+                let fields = entry_schema(collection, false)["properties"]["fields"].take();
+                schemas.insert(format!("fields_{}", collection.name), fields);
             }
         }
     }
+    // `oneOf` needs at least one schema: with no collection but posts, any object.
+    let published = if published.is_empty() {
+        json!({ "type": "object" })
+    } else {
+        json!({ "oneOf": published })
+    };
     // A post's draft also has its rendered shape (title, html, ...): more properties, allowed.
     let entry = json!({ "oneOf": drafts });
     let mut paths = Map::new();
-    for op in operations(&entry) {
+    for op in operations(&entry, &published) {
         let item = paths
             .entry(op.path.to_string())
             .or_insert_with(|| json!({}));

@@ -21,6 +21,7 @@ fn rendered(slug: &str, body: &str) -> Rendered {
         text: body.into(),
         word_count: 1,
         content_hash: format!("hash-of-{slug}-{body}"),
+        entry: None,
     }
 }
 

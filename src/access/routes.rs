@@ -71,6 +71,10 @@ pub enum Route<'a> {
     Preview { doc: DocId },
     /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
     PreviewPage { doc: DocId },
+    /// `GET /api/content/{collection}?filters&sort=&limit=&cursor=`: published entries.
+    Content { collection: &'a str },
+    /// `GET /api/content/{collection}/{slug}`: one published entry.
+    ContentEntry { collection: &'a str, slug: &'a str },
     /// `GET /api/openapi.json`: the API as OpenAPI 3.1, one schema per collection.
     OpenApi,
     /// `GET /api/collections`: every collection's definition in force (`posts` included).
@@ -135,6 +139,8 @@ impl Route<'_> {
             | Route::Page { .. }
             | Route::Preflight
             | Route::OpenApi
+            | Route::Content { .. }
+            | Route::ContentEntry { .. }
             | Route::SignIn
             | Route::SignOut => Access::Public,
             Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
@@ -245,6 +251,13 @@ impl<'a> Route<'a> {
             },
             ["api", "tokens"] => post(Route::Tokens),
             ["api", "openapi.json"] => reader(Route::OpenApi),
+            ["api", "content", name] => reader(Route::Content {
+                collection: collection(name)?,
+            }),
+            ["api", "content", name, s] => reader(Route::ContentEntry {
+                collection: collection(name)?,
+                slug: slug(s)?,
+            }),
             ["api", "collections"] => match method {
                 "GET" => Ok(Route::Collections),
                 "POST" => Ok(Route::CollectionCreate),
@@ -370,6 +383,8 @@ mod tests {
     fn every_author_route_needs_a_role_and_readers_need_none() {
         let need = |m, p| Route::parse(m, p).unwrap().access();
         assert_eq!(need("GET", "/api/posts"), Access::Public);
+        assert_eq!(need("GET", "/api/content/articles"), Access::Public);
+        assert_eq!(need("GET", "/api/content/articles/a-b"), Access::Public);
         assert_eq!(need("GET", "/p/a"), Access::Public);
         assert_eq!(need("POST", "/api/session"), Access::Public);
         assert_eq!(

@@ -15,6 +15,7 @@
 mod access;
 mod authors;
 mod collections;
+mod content;
 mod document;
 mod error;
 mod http;
@@ -91,7 +92,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     // answer): front-ends on other origins read them.
     let public_read = matches!(
         route,
-        Route::Posts | Route::Post { .. } | Route::PostVersion { .. } | Route::OpenApi
+        Route::Posts
+            | Route::Post { .. }
+            | Route::PostVersion { .. }
+            | Route::OpenApi
+            | Route::Content { .. }
+            | Route::ContentEntry { .. }
     );
     match serve(route, req, &env).await {
         Err(e) if public_read => reader::cors(e.response()?),
@@ -146,6 +152,7 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
                 "openapi": "GET /api/openapi.json",
                 "collections": "GET /api/collections, POST /api/collections {name, label, fields}, GET|PUT /api/collections/{name}",
                 "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
+                "content": "GET /api/content/{collection}?field=&field[gte]=&sort=&limit=&cursor=, GET /api/content/{collection}/{slug}",
             }),
         ),
         (Route::Health, ..) => json_response(200, &json!({ "ok": true, "instance": instance() })),
@@ -169,6 +176,10 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
         }
         (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
         (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
+        (Route::Content { collection }, ..) => content::list(env, &req, collection).await,
+        (Route::ContentEntry { collection, slug }, ..) => {
+            content::entry(env, &req, collection, slug).await
+        }
         (Route::OpenApi, ..) => Ok(reader::cors(collections::openapi(env).await?)?),
         (Route::Collections, _, Some(_)) => collections::list(env).await,
         (Route::Collection { name }, _, Some(_)) => collections::get(env, name).await,

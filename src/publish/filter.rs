@@ -263,6 +263,176 @@ fn filter(collection: &Collection, key: &str, value: &str) -> Result<Filter, Bad
     })
 }
 
+/// Where a page starts: after this entry, in the order of the query's sort.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    /// Newest first: after (first publication, doc id).
+    Newest(i64, String),
+    /// By a field: after (its value, or none, and the doc id).
+    Field(Option<Operand>, String),
+}
+
+impl After {
+    /// The opaque cursor that continues after this entry: base64url of a small JSON array.
+    pub fn cursor(&self) -> String {
+        use base64::Engine;
+        let value = match self {
+            After::Newest(at, doc) => serde_json::json!(["n", at, doc]),
+            After::Field(value, doc) => {
+                let value = match value {
+                    Some(Operand::Num(n)) => serde_json::json!(n),
+                    Some(Operand::Str(s)) => serde_json::json!(s),
+                    None => serde_json::Value::Null,
+                };
+                serde_json::json!(["f", value, doc])
+            }
+        };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    /// Reads a cursor given for `sort`.
+    ///
+    /// # Errors
+    /// [`BadParameter`] `cursor`: not one this API gave for this sort.
+    pub fn parse(cursor: &str, sort: &Sort) -> Result<After, BadParameter> {
+        use base64::Engine;
+        let refused = || bad("cursor", "cursor is not one this API gave for this sort");
+        if cursor.len() > 1024 {
+            return Err(refused());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| refused())?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| refused())?;
+        let doc = value
+            .get(2)
+            .and_then(serde_json::Value::as_str)
+            .filter(|d| DocId::parse(d).is_ok())
+            .ok_or_else(refused)?
+            .to_string();
+        let operand = value.get(1).ok_or_else(refused)?;
+        match (value.get(0).and_then(serde_json::Value::as_str), sort) {
+            (Some("n"), Sort::Newest) => {
+                Ok(After::Newest(operand.as_i64().ok_or_else(refused)?, doc))
+            }
+            (Some("f"), Sort::Field { numeric, .. }) => {
+                let value = match (operand, numeric) {
+                    (serde_json::Value::Null, _) => None,
+                    (v, true) => Some(Operand::Num(v.as_f64().ok_or_else(refused)?)),
+                    (v, false) => Some(Operand::Str(v.as_str().ok_or_else(refused)?.to_string())),
+                };
+                Ok(After::Field(value, doc))
+            }
+            _ => Err(refused()),
+        }
+    }
+}
+
+/// A statement and its values, in order (`?1`, `?2`, ...).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Statement {
+    pub sql: String,
+    pub binds: Vec<Operand>,
+}
+
+impl Statement {
+    /// Adds a value; returns its placeholder.
+    fn bind(&mut self, value: Operand) -> String {
+        self.binds.push(value);
+        format!("?{}", self.binds.len())
+    }
+}
+
+/// The query for one page of `collection`'s published entries: one more row than `q.limit`
+/// (whether there is a next page). Each filter is a lookup in an `entry_values` index; a sort
+/// by a field joins its value, entries without one last.
+pub fn list_statement(collection: &str, q: &ContentQuery, after: Option<&After>) -> Statement {
+    let mut st = Statement::default();
+    let c = st.bind(Operand::Str(collection.to_string()));
+    let (join, sort_column, order) = match &q.sort {
+        Sort::Newest => (
+            String::new(),
+            None,
+            "e.first_published_at DESC, e.doc_id DESC".to_string(),
+        ),
+        Sort::Field {
+            name,
+            descending,
+            numeric,
+        } => {
+            let field = st.bind(Operand::Str(name.clone()));
+            let column = if *numeric { "s.num" } else { "s.txt" };
+            let dir = if *descending { "DESC" } else { "ASC" };
+            (
+                format!(
+                    " LEFT JOIN entry_values s ON s.collection = {c} AND s.field = {field} \
+                     AND s.doc_id = e.doc_id"
+                ),
+                Some(column),
+                format!("({column} IS NULL), {column} {dir}, e.doc_id {dir}"),
+            )
+        }
+    };
+    let mut wheres = vec![
+        format!("e.collection = {c}"),
+        "e.status = 'published'".to_string(),
+    ];
+    for f in &q.filters {
+        let field = st.bind(Operand::Str(f.field.clone()));
+        let column = match f.value {
+            Operand::Num(_) => "num",
+            Operand::Str(_) => "txt",
+        };
+        let value = st.bind(f.value.clone());
+        wheres.push(format!(
+            "e.doc_id IN (SELECT doc_id FROM entry_values WHERE collection = {c} \
+             AND field = {field} AND {column} {} {value})",
+            f.op.sql()
+        ));
+    }
+    let descending = matches!(
+        q.sort,
+        Sort::Newest
+            | Sort::Field {
+                descending: true,
+                ..
+            }
+    );
+    let (past, beyond) = if descending { ("<", "<") } else { (">", ">") };
+    match (after, sort_column) {
+        (Some(After::Newest(at, doc)), _) => {
+            let at = st.bind(Operand::Num(*at as f64));
+            let doc = st.bind(Operand::Str(doc.clone()));
+            wheres.push(format!(
+                "(e.first_published_at {past} {at} OR (e.first_published_at = {at} \
+                 AND e.doc_id {beyond} {doc}))"
+            ));
+        }
+        (Some(After::Field(Some(value), doc)), Some(col)) => {
+            let value = st.bind(value.clone());
+            let doc = st.bind(Operand::Str(doc.clone()));
+            wheres.push(format!(
+                "({col} {past} {value} OR ({col} = {value} AND e.doc_id {beyond} {doc}) \
+                 OR {col} IS NULL)"
+            ));
+        }
+        (Some(After::Field(None, doc)), Some(col)) => {
+            let doc = st.bind(Operand::Str(doc.clone()));
+            wheres.push(format!("({col} IS NULL AND e.doc_id {beyond} {doc})"));
+        }
+        _ => {}
+    }
+    let limit = st.bind(Operand::Num(f64::from(q.limit) + 1.0));
+    let sort_value = sort_column.map_or(String::new(), |col| format!(", {col} AS sort_value"));
+    st.sql = format!(
+        "SELECT e.doc_id, e.slug, e.version, e.title, e.summary, e.published_at, \
+         e.first_published_at{sort_value} FROM entries e{join} WHERE {} ORDER BY {order} \
+         LIMIT {limit}",
+        wheres.join(" AND ")
+    );
+    st
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +545,107 @@ mod tests {
         let many: Vec<(&str, &str)> = vec![("rating[gte]", "1"); MAX_FILTERS + 1];
         let err = content_query(&articles(), many).unwrap_err();
         assert!(err.message.contains("at most"), "{}", err.message);
+    }
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+    use crate::testing::articles;
+
+    #[test]
+    fn newest_first_with_filters_and_a_cursor() {
+        let q = content_query(&articles(), [("category", "news"), ("rating[gte]", "4")]).unwrap();
+        let after = After::Newest(1_000, "doc-9".into());
+        let st = list_statement("articles", &q, Some(&after));
+        assert_eq!(
+            st.sql,
+            "SELECT e.doc_id, e.slug, e.version, e.title, e.summary, e.published_at, \
+             e.first_published_at FROM entries e WHERE e.collection = ?1 AND e.status = \
+             'published' AND e.doc_id IN (SELECT doc_id FROM entry_values WHERE collection = ?1 \
+             AND field = ?2 AND txt = ?3) AND e.doc_id IN (SELECT doc_id FROM entry_values WHERE \
+             collection = ?1 AND field = ?4 AND num >= ?5) AND (e.first_published_at < ?6 OR \
+             (e.first_published_at = ?6 AND e.doc_id < ?7)) ORDER BY e.first_published_at DESC, \
+             e.doc_id DESC LIMIT ?8"
+        );
+        assert_eq!(
+            st.binds,
+            vec![
+                Operand::Str("articles".into()),
+                Operand::Str("category".into()),
+                Operand::Str("news".into()),
+                Operand::Str("rating".into()),
+                Operand::Num(4.0),
+                Operand::Num(1000.0),
+                Operand::Str("doc-9".into()),
+                Operand::Num(21.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn sorted_by_a_field_empty_values_last() {
+        let q = content_query(&articles(), [("sort", "rating"), ("limit", "2")]).unwrap();
+        let st = list_statement("articles", &q, None);
+        assert!(st.sql.contains(
+            "LEFT JOIN entry_values s ON s.collection = ?1 AND s.field = ?2 AND s.doc_id = e.doc_id"
+        ));
+        assert!(st
+            .sql
+            .ends_with("ORDER BY (s.num IS NULL), s.num ASC, e.doc_id ASC LIMIT ?3"));
+        assert_eq!(st.binds[2], Operand::Num(3.0));
+        let after = After::Field(Some(Operand::Num(2.0)), "d".into());
+        let st = list_statement("articles", &q, Some(&after));
+        assert!(st
+            .sql
+            .contains("(s.num > ?3 OR (s.num = ?3 AND e.doc_id > ?4) OR s.num IS NULL)"));
+        let q = content_query(&articles(), [("sort", "-category")]).unwrap();
+        let st = list_statement("articles", &q, Some(&After::Field(None, "d".into())));
+        assert!(st.sql.contains("(s.txt IS NULL AND e.doc_id < ?3)"));
+        assert!(st
+            .sql
+            .contains("ORDER BY (s.txt IS NULL), s.txt DESC, e.doc_id DESC"));
+    }
+
+    #[test]
+    fn cursors_round_trip_for_their_sort_only() {
+        let newest = Sort::Newest;
+        let by_rating = content_query(&articles(), [("sort", "-rating")])
+            .unwrap()
+            .sort;
+        let by_category = content_query(&articles(), [("sort", "category")])
+            .unwrap()
+            .sort;
+        for (after, sort) in [
+            (After::Newest(42, "doc-1".into()), &newest),
+            (
+                After::Field(Some(Operand::Num(4.5)), "doc-1".into()),
+                &by_rating,
+            ),
+            (After::Field(None, "doc-1".into()), &by_rating),
+            (
+                After::Field(Some(Operand::Str("news".into())), "d".into()),
+                &by_category,
+            ),
+        ] {
+            assert_eq!(After::parse(&after.cursor(), sort), Ok(after.clone()));
+        }
+        let newest_cursor = After::Newest(42, "doc-1".into()).cursor();
+        for (cursor, sort) in [
+            (newest_cursor.as_str(), &by_rating),
+            ("not base64!", &newest),
+            ("bm9wZQ", &newest),
+            (&After::Newest(1, "a/b".into()).cursor(), &newest),
+            (
+                &After::Field(Some(Operand::Str("x".into())), "d".into()).cursor(),
+                &by_rating,
+            ),
+        ] {
+            assert_eq!(
+                After::parse(cursor, sort).unwrap_err().parameter,
+                "cursor",
+                "{cursor}"
+            );
+        }
     }
 }

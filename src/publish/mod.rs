@@ -14,9 +14,9 @@ pub mod slug;
 
 pub use page::{page_html, PAGE_CSP, POST_CACHE_CONTROL};
 pub use post::{
-    body_parts, etag, if_none_match, join_parts, render_for_publish, split_utf8, Body, KvPost,
-    Post, Rendered,
+    body_parts, etag, if_none_match, join_parts, render_entry, render_for_publish, split_utf8,
+    Body, EntryRecord, Indexed, KvPost, Post, Rendered,
 };
 pub use query::{cursor, list_query, ListQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use schedule::{schedule_request, Action, ScheduleRequest};
-pub use slug::{is_slug, slug_for, slugify, MAX_SLUG_LEN};
+pub use slug::{is_slug, slug_for, slug_for_entry, slugify, MAX_SLUG_LEN};

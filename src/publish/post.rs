@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::content::fields::{self, Entry, Read, Value as FieldValue};
+use crate::content::schema::{Collection, Kind};
 use crate::content::{render, Content};
 use crate::time::iso8601;
 
@@ -39,29 +41,133 @@ pub struct Rendered {
     pub json: Value,
     pub text: String,
     pub word_count: u64,
-    /// Hex SHA-256 of what readers see (slug, title, excerpt, tags, HTML).
+    /// Hex SHA-256 of what readers see (slug, title, excerpt, tags, HTML; an entry's
+    /// collection and fields).
     pub content_hash: String,
+    /// What an entry of a collection other than `posts` adds (a post has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<EntryRecord>,
+}
+
+/// An entry of a collection, as published: its typed fields and the values readers filter
+/// and sort on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    pub collection: String,
+    /// `{name: value or null}`, as the API answers them.
+    pub fields: Value,
+    /// The fields as lists answer them: rich text left out; `None` when over
+    /// [`MAX_SUMMARY_BYTES`].
+    pub summary: Option<Value>,
+    pub index: Vec<Indexed>,
+}
+
+/// Largest summary an entry's list row holds (D1 rows are read whole by every list).
+pub const MAX_SUMMARY_BYTES: usize = 64 << 10;
+
+/// One indexed value of an entry: a number (dates and instants as ms, booleans as 0 and 1) or
+/// a string (an option, a tag, a referenced id). A tag list is one per tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indexed {
+    pub field: String,
+    pub num: Option<f64>,
+    pub txt: Option<String>,
+}
+
+/// Hex SHA-256 of `parts`, each followed by a NUL.
+fn content_hash(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Renders entry `entry` of `collection` for publishing under `slug`. Its title (for the
+/// authors' list and the version history) is its first text field, else the slug.
+pub fn render_entry(collection: &Collection, entry: &Entry, slug: String) -> Rendered {
+    let fields = fields::entry_json(collection, entry)["fields"].take();
+    let title = collection
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Text { .. }))
+        .find_map(|f| fields[&f.name].as_str())
+        .unwrap_or(&slug)
+        .to_string();
+    let content_hash = content_hash(&[&slug, &collection.name, &fields.to_string()]);
+    let mut summary = fields.clone();
+    if let Some(map) = summary.as_object_mut() {
+        for field in &collection.fields {
+            if field.kind == Kind::RichText {
+                map.remove(&field.name);
+            }
+        }
+    }
+    let summary = (summary.to_string().len() <= MAX_SUMMARY_BYTES).then_some(summary);
+    Rendered {
+        title,
+        excerpt: String::new(),
+        tags: Vec::new(),
+        html: String::new(),
+        json: Value::Null,
+        text: String::new(),
+        word_count: 0,
+        content_hash,
+        entry: Some(EntryRecord {
+            collection: collection.name.clone(),
+            index: indexed(entry),
+            summary,
+            fields,
+        }),
+        slug,
+    }
+}
+
+/// The values of `entry` readers filter and sort on ([`super::filter`] parses queries to the
+/// same operands).
+pub fn indexed(entry: &Entry) -> Vec<Indexed> {
+    let mut out = Vec::new();
+    for (field, read) in &entry.fields {
+        let Read::Value(value) = read else { continue };
+        let mut push = |num: Option<f64>, txt: Option<&str>| {
+            out.push(Indexed {
+                field: field.clone(),
+                num,
+                txt: txt.map(str::to_string),
+            })
+        };
+        match value {
+            FieldValue::Number(n) => push(Some(*n), None),
+            FieldValue::Boolean(b) => push(Some(if *b { 1.0 } else { 0.0 }), None),
+            FieldValue::Date(_, at) | FieldValue::DateTime(_, at) => push(Some(*at as f64), None),
+            FieldValue::Select(s) => push(None, Some(s)),
+            FieldValue::Reference(id) => push(None, Some(id.as_str())),
+            FieldValue::Tags(tags) => {
+                for tag in tags {
+                    push(None, Some(tag));
+                }
+            }
+            FieldValue::Text(_) | FieldValue::RichText(_) | FieldValue::Image { .. } => {}
+        }
+    }
+    out
 }
 
 /// Renders `content` for publishing under `slug`.
 pub fn render_for_publish(content: &Content, slug: String) -> Rendered {
     let html = render::html(content);
-    let mut hasher = Sha256::new();
-    for part in [
+    let content_hash = content_hash(&[
         slug.as_str(),
         &content.title,
         &content.meta.excerpt,
         &content.meta.tags.join("\u{1f}"),
         &html,
-    ] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    let content_hash = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    ]);
     Rendered {
         slug,
         title: content.title.clone(),
@@ -72,6 +178,7 @@ pub fn render_for_publish(content: &Content, slug: String) -> Rendered {
         word_count: render::word_count(content) as u64,
         html,
         content_hash,
+        entry: None,
     }
 }
 
@@ -120,6 +227,9 @@ pub struct Body {
     pub html: String,
     pub json: Value,
     pub text: String,
+    /// An entry's typed fields (`null` for a post).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub fields: Value,
 }
 
 /// `content`'s body as JSON cut into parts of at most `max` bytes (`max` ≥ 4), each ending on
@@ -129,6 +239,10 @@ pub fn body_parts(content: &Rendered, max: usize) -> Vec<String> {
         html: content.html.clone(),
         json: content.json.clone(),
         text: content.text.clone(),
+        fields: content
+            .entry
+            .as_ref()
+            .map_or(Value::Null, |e| e.fields.clone()),
     };
     let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
     split_utf8(&json, max).map(str::to_string).collect()
@@ -250,6 +364,7 @@ mod tests {
             text: "é".repeat(10),
             word_count: 1,
             content_hash: "h".into(),
+            entry: None,
         };
         Post::new("d", 2, content, 1, 1)
     }
@@ -304,6 +419,75 @@ mod tests {
         tagged.meta.tags = vec!["x".into()];
         assert_ne!(h(&base, "t"), h(&tagged, "t"));
         assert_eq!(h(&base, "t").len(), 64);
+    }
+
+    #[test]
+    fn an_entry_renders_its_fields_index_and_summary() {
+        use yrs::{Any, Doc, Map, Text, Transact, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+        let articles = crate::testing::articles();
+        let doc = Doc::new();
+        let fields_map = doc.get_or_insert_map("fields");
+        let headline = doc.get_or_insert_text("headline");
+        let body = doc.get_or_insert_xml_fragment("body");
+        {
+            let mut txn = doc.transact_mut();
+            headline.insert(&mut txn, 0, "Hello");
+            let p = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("words"));
+            fields_map.insert(&mut txn, "rating", 4);
+            fields_map.insert(&mut txn, "featured", false);
+            fields_map.insert(&mut txn, "day", "2026-01-01");
+            fields_map.insert(&mut txn, "category", "news");
+            fields_map.insert(
+                &mut txn,
+                "tags",
+                Any::from(vec![Any::from("a"), Any::from("b")]),
+            );
+        }
+        let entry = fields::read(&doc, &articles).unwrap();
+        assert_eq!(
+            crate::publish::slug_for_entry(&articles, &entry).as_deref(),
+            Some("hello")
+        );
+        let r = render_entry(&articles, &entry, "hello".into());
+        assert_eq!(r.title, "Hello");
+        let e = r.entry.as_ref().unwrap();
+        assert_eq!(e.collection, "articles");
+        assert_eq!(e.fields["body"]["text"], "words");
+        let summary = e.summary.as_ref().unwrap();
+        assert!(summary.get("body").is_none(), "lists leave rich text out");
+        assert_eq!(summary["rating"], 4.0);
+        let index: Vec<(&str, Option<f64>, Option<&str>)> = e
+            .index
+            .iter()
+            .map(|i| (i.field.as_str(), i.num, i.txt.as_deref()))
+            .collect();
+        assert_eq!(
+            index,
+            vec![
+                ("rating", Some(4.0), None),
+                ("featured", Some(0.0), None),
+                ("day", Some(1_767_225_600_000.0), None),
+                ("category", None, Some("news")),
+                ("tags", None, Some("a")),
+                ("tags", None, Some("b")),
+            ]
+        );
+        // The body parts carry the fields; the hash changes with any field and the slug.
+        let body = join_parts(&body_parts(&r, 64)).unwrap();
+        assert_eq!(body.fields, e.fields);
+        let other = render_entry(&articles, &entry, "other".into());
+        assert_ne!(other.content_hash, r.content_hash);
+        fields_map.insert(&mut doc.transact_mut(), "rating", 5);
+        let changed = render_entry(
+            &articles,
+            &fields::read(&doc, &articles).unwrap(),
+            "hello".into(),
+        );
+        assert_ne!(changed.content_hash, r.content_hash);
+        // A post's body has no fields member at all (what D1 already holds is unchanged).
+        let post = sample_post("<p>x</p>");
+        assert!(!body_parts(&post.content, 1 << 20)[0].contains("fields"));
     }
 
     #[test]

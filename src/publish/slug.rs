@@ -1,6 +1,8 @@
 //! Slugs: `[a-z0-9-]{1,96}`. An author's slug is normalised with [`slugify`]; an empty one is
 //! derived from the title. A slug belongs to one document (D1 enforces it).
 
+use crate::content::fields::{Entry, Read, Value};
+use crate::content::schema::{Collection, Kind};
 use crate::content::Content;
 
 /// Longest slug (characters).
@@ -48,6 +50,24 @@ pub fn is_slug(slug: &str) -> bool {
 pub fn slug_for(content: &Content) -> Option<String> {
     [content.meta.slug.as_str(), content.title.as_str()]
         .into_iter()
+        .map(slugify)
+        .find(|s| !s.is_empty())
+}
+
+/// The slug an entry publishes under: its `meta.slug` normalised, else its first text field's
+/// value. `None` when both are empty.
+pub fn slug_for_entry(collection: &Collection, entry: &Entry) -> Option<String> {
+    let first_text = collection
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Text { .. }))
+        .find_map(|f| match entry.get(&f.name) {
+            Read::Value(Value::Text(text)) => Some(text.as_str()),
+            _ => None,
+        });
+    [Some(entry.slug.as_str()), first_text]
+        .into_iter()
+        .flatten()
         .map(slugify)
         .find(|s| !s.is_empty())
 }

@@ -172,16 +172,17 @@ test('two stock Yjs clients co-edit an entry by the contract; the draft reads ba
   assert.equal(res422.status, 422);
   assert.deepEqual((await (await folio.api(`/api/docs/${id}/schedule`)).json()).entries, []);
   assert.deepEqual((await (await folio.api(`/api/docs/${id}/versions`)).json()).versions, []);
-  // Once valid, it passes validation; publishing entries of collections is not built yet, and
-  // says so instead of publishing an empty post.
+  // Once valid, it publishes (the reader API on collections is content.test.mjs's).
   b.doc.transact(() => {
     b.doc.getMap('fields').set('rating', 5);
     b.doc.getMap('fields').set('category', 'review');
     b.doc.getMap('fields').set('cover', { src: '/media/c.png', alt: '' });
   });
   await waitFor(async () => (await draft()).problems.length === 0, 10_000, 'fixes stored');
-  const res501 = await publish();
-  assert.deepEqual([res501.status, (await res501.json()).error.code], [501, 'not_implemented']);
+  const ok = await publish();
+  assert.deepEqual([ok.status, (await ok.json()).slug], [200, 'content-types']);
+  const live = await (await fetch(`${folio.url}/api/content/articles/content-types`)).json();
+  assert.deepEqual([live.fields.rating, live.fields.category, live.fields.cover.src], [5, 'review', '/media/c.png']);
   assert.equal((await folio.api('/api/posts/content-types')).status, 404);
   disconnect(a);
   disconnect(b);

@@ -12,17 +12,19 @@ use worker::{console_error, D1Database, Request, Response};
 
 use super::DocumentObject;
 use crate::content::fields;
+use crate::content::schema::Collection;
 use crate::content::schema::POSTS;
 use crate::doc_id::DocId;
 use crate::edge::error::{EdgeError, Result};
 use crate::edge::http::{json_body, json_response, now_ms};
 use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
 use crate::edge::storage::{d1, kv};
-use crate::error::Error;
 use crate::limits::{KV_RETRY_MS, MAX_BODY_BYTES};
 use crate::publish::intent::{self, Intent, Journal, Local, Outcome, Problem, Step, Stored, World};
 use crate::publish::plan::{self, KvPlan};
-use crate::publish::{render_for_publish, slug_for, Action, Post};
+use crate::publish::{
+    render_entry, render_for_publish, slug_for, slug_for_entry, Action, Post, Rendered,
+};
 use crate::time::{iso8601, Millis};
 
 /// What a request stopped by the fault switch answers (tests only).
@@ -38,6 +40,18 @@ fn crash_problem() -> Problem {
 pub(super) fn unavailable(what: &str, detail: impl std::fmt::Display) -> Problem {
     console_error!("{what}: {detail}");
     Problem::transient(format!("{what}; try again"))
+}
+
+/// What a 422 `invalid_fields` says, if an entry has problems.
+fn invalid_fields(problems: &[fields::Problem]) -> Option<String> {
+    let first = problems.first()?;
+    Some(format!(
+        "{} field{} not valid (first: {} {}); nothing was published",
+        problems.len(),
+        if problems.len() == 1 { " is" } else { "s are" },
+        first.name,
+        first.message
+    ))
 }
 
 fn nothing_pending() -> EdgeError {
@@ -89,6 +103,8 @@ fn local_json(l: &Local) -> serde_json::Value {
 /// D1, and the object's alarm, as the intents write to them.
 pub(super) struct D1World<'a> {
     db: &'a D1Database,
+    /// The document's collection when it is not `posts` (slugs are unique per collection).
+    collection: Option<String>,
     storage: worker::Storage,
     /// The fault switch: the next write fails with this error, unwritten (tests only).
     fail: Option<String>,
@@ -96,7 +112,7 @@ pub(super) struct D1World<'a> {
 
 impl World for D1World<'_> {
     async fn stored(&mut self, doc_id: &str, slug: &str) -> std::result::Result<Stored, String> {
-        d1::stored(self.db, doc_id, slug).await
+        d1::stored(self.db, doc_id, slug, self.collection.as_deref()).await
     }
 
     async fn write_post(&mut self, post: &Post) -> std::result::Result<Option<String>, String> {
@@ -129,8 +145,14 @@ impl DocumentObject {
 
     /// D1 and the alarm, as the intents write to them (with the fault switch's D1 error).
     pub(super) fn world<'a>(&self, db: &'a D1Database) -> D1World<'a> {
+        let collection = self
+            .tables()
+            .ok()
+            .and_then(|t| t.stored_collection())
+            .filter(|c| c != POSTS);
         D1World {
             db,
+            collection,
             storage: self.state.storage(),
             fail: self.fail_d1.borrow_mut().take(),
         }
@@ -162,23 +184,42 @@ impl DocumentObject {
         }
     }
 
+    /// The draft rendered for publishing: a post as before; an entry of another collection
+    /// only if it satisfies its definition (else 422 `invalid_fields`, permanent).
+    fn render(&self, collection: &Collection) -> std::result::Result<Rendered, Problem> {
+        let slug_required = || {
+            Problem::permanent(
+                400,
+                "slug_required",
+                "give the document a title or a slug first",
+            )
+        };
+        if collection.name == POSTS {
+            let content = self.content().map_err(Problem::from)?;
+            let slug = slug_for(&content).ok_or_else(slug_required)?;
+            return Ok(render_for_publish(&content, slug));
+        }
+        let entry = self.entry(collection).map_err(Problem::from)?;
+        if let Some(message) = invalid_fields(&fields::validate(collection, &entry)) {
+            return Err(Problem::permanent(422, "invalid_fields", message));
+        }
+        let slug = slug_for_entry(collection, &entry).ok_or_else(slug_required)?;
+        Ok(render_entry(collection, &entry, slug))
+    }
+
     /// Publishes the current draft (for scheduled entry `entry`).
     pub(super) async fn publish_now(
         &self,
         id: &DocId,
         entry: Option<u64>,
     ) -> std::result::Result<(Local, bool), Problem> {
-        let rendered =
-            self.content()
-                .map_err(Problem::from)
-                .and_then(|content| match slug_for(&content) {
-                    Some(slug) => Ok(render_for_publish(&content, slug)),
-                    None => Err(Problem::permanent(
-                        400,
-                        "slug_required",
-                        "give the document a title or a slug first",
-                    )),
-                });
+        let rendered = match self.collection(id).await {
+            Ok(defined) => self.render(&defined.collection),
+            Err(e) => Err(unavailable(
+                "reading the document's collection failed",
+                format!("{e:?}"),
+            )),
+        };
         let rendered = match rendered {
             Ok(r) => r,
             Err(p) => {
@@ -228,49 +269,25 @@ impl DocumentObject {
         json_response(200, &published_json(&local, created))
     }
 
-    /// Whether the draft may be published: a post always may (its shape has no rules); an
-    /// entry of another collection must satisfy its definition, else 422 `invalid_fields`
-    /// listing every field and why, nothing published.
-    ///
-    /// Publishing such an entry (versions, the reader API on collections) is not built yet:
-    /// a valid entry is refused with 501 rather than published as an empty post.
+    /// Refuses to publish an entry that breaks its collection's rules: 422 `invalid_fields`
+    /// with every field and why (`error.fields`), nothing published. A post has no rules.
     pub(super) async fn check_publishable(&self, id: &DocId) -> Result<()> {
         let defined = self.collection(id).await?;
         let collection = &defined.collection;
         if collection.name == POSTS {
             return Ok(());
         }
-        let entry = self.live.with_settled_room(|room| {
-            if room.is_empty() {
-                return Err(Error::UnknownDocument);
-            }
-            fields::read(room.doc(), collection)
-        })?;
-        let problems = fields::validate(collection, &entry);
-        if let Some(first) = problems.first() {
-            return Err(EdgeError::Detailed {
+        let problems = fields::validate(collection, &self.entry(collection)?);
+        match invalid_fields(&problems) {
+            None => Ok(()),
+            Some(message) => Err(EdgeError::Detailed {
                 status: 422,
                 code: "invalid_fields",
-                message: format!(
-                    "{} field{} not valid (first: {} {}); nothing was published",
-                    problems.len(),
-                    if problems.len() == 1 { " is" } else { "s are" },
-                    first.name,
-                    first.message
-                ),
+                message,
                 key: "fields",
                 value: serde_json::to_value(&problems)?,
-            });
+            }),
         }
-        Err(EdgeError::api(
-            501,
-            "not_implemented",
-            format!(
-                "this entry of `{}` is valid, but publishing entries of collections other than \
-                 posts is not available yet",
-                collection.name
-            ),
-        ))
     }
 
     /// `POST /api/docs/{doc}/unpublish`.
@@ -381,6 +398,15 @@ impl DocumentObject {
     /// `POST /api/docs/{doc}/versions/{n}/restore`: makes the draft equal version `version`,
     /// live for every connected editor.
     pub(super) async fn restore(&self, id: &DocId, version: u64) -> Result<Response> {
+        if self.collection(id).await?.collection.name != POSTS {
+            // A version of an entry holds its fields, not a post's title and body: writing
+            // it back as a post would clear the draft.
+            return Err(EdgeError::api(
+                501,
+                "not_implemented",
+                "restoring a version of an entry of a collection is not available yet",
+            ));
+        }
         let (db, _) = self.bindings()?;
         let post = d1::version(&db, id.as_str(), version)
             .await
@@ -463,6 +489,13 @@ impl DocumentObject {
         let write = match plan::kv(Some(&written), now) {
             KvPlan::Nothing => return Ok(None),
             KvPlan::Wait(at) => return Ok(Some(at)),
+            // KV holds posts by slug; entries of collections are read from D1 (their slugs
+            // are unique per collection only).
+            KvPlan::Post { .. } | KvPlan::Tombstone { .. }
+                if tables.stored_collection().is_some_and(|c| c != POSTS) =>
+            {
+                KvPlan::MarkWritten
+            }
             write => write,
         };
         let result: std::result::Result<(), String> = async {

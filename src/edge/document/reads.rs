@@ -5,7 +5,7 @@ use worker::Response;
 
 use super::DocumentObject;
 use crate::content::fields;
-use crate::content::schema::POSTS;
+use crate::content::schema::{Collection, POSTS};
 use crate::content::Content;
 use crate::doc_id::DocId;
 use crate::edge::error::Result;
@@ -22,6 +22,16 @@ impl DocumentObject {
                 return Err(Error::UnknownDocument);
             }
             crate::content::extract(room.doc())
+        })
+    }
+
+    /// The draft read as an entry of `collection`, or [`Error::UnknownDocument`].
+    pub(super) fn entry(&self, collection: &Collection) -> Result<fields::Entry, Error> {
+        self.live.with_settled_room(|room| {
+            if room.is_empty() {
+                return Err(Error::UnknownDocument);
+            }
+            fields::read(room.doc(), collection)
         })
     }
 

@@ -6,12 +6,13 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::doc_id::DocId;
 use crate::limits::POST_PART_BYTES;
+use crate::publish::filter::{Operand, Statement};
 use crate::publish::intent::Stored;
-use crate::publish::{body_parts, join_parts, ListQuery, Post, Rendered};
+use crate::publish::{body_parts, join_parts, Body, EntryRecord, ListQuery, Post, Rendered};
 use crate::time::Millis;
 
 /// The `DB` binding (wrangler.toml).
@@ -81,6 +82,11 @@ async fn insert(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<bool, S
     }
 }
 
+/// This version holds this content (`?1` doc, `?2` version, `?3` hash): the guard of every
+/// write that points at a version.
+const OURS: &str =
+    "EXISTS (SELECT 1 FROM versions WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3)";
+
 /// Parts written per D1 batch (each at most [`POST_PART_BYTES`]).
 const PARTS_PER_BATCH: usize = 8;
 
@@ -113,11 +119,8 @@ pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, 
         db.batch(statements).await.map_err(e)?;
     }
     let tags = serde_json::to_string(&c.tags).unwrap_or_else(|_| "[]".into());
-    // This version holds this content: the guard of every write that points at it.
-    const OURS: &str =
-        "EXISTS (SELECT 1 FROM versions WHERE doc_id = ?1 AND version = ?2 AND content_hash = ?3)";
-    let mut statements = vec![
-        db.prepare(
+    let mut statements = vec![db
+        .prepare(
             "INSERT INTO versions (doc_id, version, slug, title, excerpt, tags, html, json, text,
                word_count, content_hash, published_at, first_published_at, parts)
              VALUES (?1, ?2, ?4, ?5, ?6, ?7, '', 'null', '', ?8, ?3, ?9, ?10, ?11)
@@ -136,47 +139,10 @@ pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, 
             num(post.first_published_at),
             num(parts.len() as i64),
         ])
-        .map_err(e)?,
-        db.prepare(format!(
-            "INSERT INTO posts (doc_id, slug, status, version, title, excerpt, tags, published_at,
-               first_published_at)
-             SELECT ?1, ?4, 'published', ?2, ?5, ?6, ?7, ?8, ?9 WHERE {OURS}
-             ON CONFLICT (doc_id) DO UPDATE SET slug = excluded.slug, status = 'published',
-               version = excluded.version, title = excluded.title, excerpt = excluded.excerpt,
-               tags = excluded.tags, published_at = excluded.published_at
-             WHERE excluded.version >= posts.version"
-        ))
-        .bind(&[
-            doc.clone(),
-            version.clone(),
-            hash.clone(),
-            js(&c.slug),
-            js(&c.title),
-            js(&c.excerpt),
-            js(&tags),
-            num(post.published_at),
-            num(post.first_published_at),
-        ])
-        .map_err(e)?,
-    ];
-    // Tags follow the post row only when it points at this version.
-    const CURRENT: &str =
-        "EXISTS (SELECT 1 FROM posts WHERE doc_id = ?1 AND version = ?2 AND status = 'published')";
-    statements.push(
-        db.prepare(format!(
-            "DELETE FROM post_tags WHERE doc_id = ?1 AND {CURRENT}"
-        ))
-        .bind(&[doc.clone(), version.clone()])
-        .map_err(e)?,
-    );
-    for tag in &c.tags {
-        statements.push(
-            db.prepare(format!(
-                "INSERT OR IGNORE INTO post_tags (tag, doc_id) SELECT ?3, ?1 WHERE {CURRENT}"
-            ))
-            .bind(&[doc.clone(), version.clone(), js(tag)])
-            .map_err(e)?,
-        );
+        .map_err(e)?];
+    match &c.entry {
+        None => post_statements(db, post, &tags, &mut statements).map_err(e)?,
+        Some(entry) => entry_statements(db, post, entry, &mut statements).map_err(e)?,
     }
     statements.push(
         db.prepare("SELECT content_hash FROM versions WHERE doc_id = ?1 AND version = ?2")
@@ -195,6 +161,133 @@ pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, 
     Ok(stored.into_iter().next().map(|h| h.content_hash))
 }
 
+/// The statements that publish a post (after its version row): the post row (only forward,
+/// only to a version holding this content) and its tags, which follow the row only when it
+/// points at this version.
+fn post_statements(
+    db: &D1Database,
+    post: &Post,
+    tags: &str,
+    statements: &mut Vec<D1PreparedStatement>,
+) -> Result<(), worker::Error> {
+    let c = &post.content;
+    let doc = js(&post.doc_id);
+    let version = num(post.version as i64);
+    let hash = js(&c.content_hash);
+    statements.push(
+        db.prepare(format!(
+            "INSERT INTO posts (doc_id, slug, status, version, title, excerpt, tags, published_at,
+               first_published_at)
+             SELECT ?1, ?4, 'published', ?2, ?5, ?6, ?7, ?8, ?9 WHERE {OURS}
+             ON CONFLICT (doc_id) DO UPDATE SET slug = excluded.slug, status = 'published',
+               version = excluded.version, title = excluded.title, excerpt = excluded.excerpt,
+               tags = excluded.tags, published_at = excluded.published_at
+             WHERE excluded.version >= posts.version"
+        ))
+        .bind(&[
+            doc.clone(),
+            version.clone(),
+            hash.clone(),
+            js(&c.slug),
+            js(&c.title),
+            js(&c.excerpt),
+            js(tags),
+            num(post.published_at),
+            num(post.first_published_at),
+        ])?,
+    );
+    // Tags follow the post row only when it points at this version.
+    const CURRENT: &str =
+        "EXISTS (SELECT 1 FROM posts WHERE doc_id = ?1 AND version = ?2 AND status = 'published')";
+    statements.push(
+        db.prepare(format!(
+            "DELETE FROM post_tags WHERE doc_id = ?1 AND {CURRENT}"
+        ))
+        .bind(&[doc.clone(), version.clone()])?,
+    );
+    for tag in &c.tags {
+        statements.push(
+            db.prepare(format!(
+                "INSERT OR IGNORE INTO post_tags (tag, doc_id) SELECT ?3, ?1 WHERE {CURRENT}"
+            ))
+            .bind(&[doc.clone(), version.clone(), js(tag)])?,
+        );
+    }
+    Ok(())
+}
+
+/// Index rows written per statement (3 binds each, under D1's 100 per statement).
+const VALUES_PER_STATEMENT: usize = 30;
+
+/// The statements that publish `entry` (after its version row): the entries row (only
+/// forward, only to a version holding this content) and its indexed values, which follow the
+/// row only when it points at this version.
+fn entry_statements(
+    db: &D1Database,
+    post: &Post,
+    entry: &EntryRecord,
+    statements: &mut Vec<D1PreparedStatement>,
+) -> Result<(), worker::Error> {
+    let c = &post.content;
+    let doc = js(&post.doc_id);
+    let version = num(post.version as i64);
+    let collection = js(&entry.collection);
+    let summary = entry
+        .summary
+        .as_ref()
+        .map_or(JsValue::NULL, |s| js(&s.to_string()));
+    statements.push(
+        db.prepare(format!(
+            "INSERT INTO entries (doc_id, collection, slug, status, version, title, summary,
+           published_at, first_published_at)
+         SELECT ?1, ?4, ?5, 'published', ?2, ?6, ?7, ?8, ?9 WHERE {OURS}
+         ON CONFLICT (doc_id) DO UPDATE SET slug = excluded.slug, status = 'published',
+           version = excluded.version, title = excluded.title, summary = excluded.summary,
+           published_at = excluded.published_at
+         WHERE excluded.version >= entries.version"
+        ))
+        .bind(&[
+            doc.clone(),
+            version.clone(),
+            js(&c.content_hash),
+            collection.clone(),
+            js(&c.slug),
+            js(&c.title),
+            summary,
+            num(post.published_at),
+            num(post.first_published_at),
+        ])?,
+    );
+    const CURRENT: &str = "EXISTS (SELECT 1 FROM entries WHERE doc_id = ?1 AND version = ?2 \
+                           AND status = 'published')";
+    statements.push(
+        db.prepare(format!(
+            "DELETE FROM entry_values WHERE doc_id = ?1 AND {CURRENT}"
+        ))
+        .bind(&[doc.clone(), version.clone()])?,
+    );
+    for chunk in entry.index.chunks(VALUES_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(?{}, ?{}, ?{})", 4 + 3 * i, 5 + 3 * i, 6 + 3 * i))
+            .collect();
+        let mut binds = vec![doc.clone(), version.clone(), collection.clone()];
+        for value in chunk {
+            binds.push(js(&value.field));
+            binds.push(value.num.map_or(JsValue::NULL, JsValue::from_f64));
+            binds.push(value.txt.as_deref().map_or(JsValue::NULL, js));
+        }
+        statements.push(
+            db.prepare(format!(
+                "INSERT INTO entry_values (collection, field, doc_id, num, txt)
+                 SELECT ?3, column1, ?1, column2, column3 FROM (VALUES {}) WHERE {CURRENT}",
+                rows.join(", ")
+            ))
+            .bind(&binds)?,
+        );
+    }
+    Ok(())
+}
+
 /// Marks the document's post unpublished in D1.
 ///
 /// # Errors
@@ -208,26 +301,52 @@ pub async fn write_unpublish(db: &D1Database, doc_id: &str) -> Result<(), String
         db.prepare("DELETE FROM post_tags WHERE doc_id = ?1")
             .bind(&[js(doc_id)])
             .map_err(e)?,
+        // An entry's: off the lists and out of every filter.
+        db.prepare("UPDATE entries SET status = 'unpublished' WHERE doc_id = ?1")
+            .bind(&[js(doc_id)])
+            .map_err(e)?,
+        db.prepare("DELETE FROM entry_values WHERE doc_id = ?1")
+            .bind(&[js(doc_id)])
+            .map_err(e)?,
     ];
     db.batch(statements).await.map_err(e)?;
     Ok(())
 }
 
-/// Who holds `slug` in D1, and the highest version D1 has of `doc_id`.
+/// Who holds `slug` in D1 (among posts, or among the entries of `collection`), and the highest
+/// version D1 has of `doc_id`.
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn stored(db: &D1Database, doc_id: &str, slug: &str) -> Result<Stored, String> {
+pub async fn stored(
+    db: &D1Database,
+    doc_id: &str,
+    slug: &str,
+    collection: Option<&str>,
+) -> Result<Stored, String> {
     #[derive(Deserialize)]
     struct Row {
         owner: Option<String>,
         max_version: Option<f64>,
     }
+    // D1 refuses a value bound to no placeholder: the collection only when it is used.
+    let (owner, binds) = match collection {
+        None => (
+            "SELECT doc_id FROM posts WHERE slug = ?1",
+            vec![js(slug), js(doc_id)],
+        ),
+        Some(c) => (
+            "SELECT doc_id FROM entries WHERE collection = ?3 AND slug = ?1",
+            vec![js(slug), js(doc_id), js(c)],
+        ),
+    };
     let row = first::<Row>(
         db,
-        "SELECT (SELECT doc_id FROM posts WHERE slug = ?1) AS owner,
-                (SELECT MAX(version) FROM versions WHERE doc_id = ?2) AS max_version",
-        &[js(slug), js(doc_id)],
+        &format!(
+            "SELECT ({owner}) AS owner,
+                    (SELECT MAX(version) FROM versions WHERE doc_id = ?2) AS max_version"
+        ),
+        &binds,
         None,
     )
     .await?;
@@ -258,14 +377,14 @@ pub struct VersionRow {
     parts: Option<f64>,
 }
 
-/// The post of `row`, with its body read from its parts if it has any.
+/// The body of version `row` from its parts (`None`: it has none, its body is in the row).
 ///
 /// # Errors
 /// D1's error, or a damaged body, as text.
-pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String> {
+async fn body_of(db: &D1Database, row: &VersionRow) -> Result<Option<Body>, String> {
     let parts = row.parts.unwrap_or(0.0) as usize;
     if parts == 0 {
-        return Ok(Post::from(row));
+        return Ok(None);
     }
     #[derive(Deserialize)]
     struct Part {
@@ -290,11 +409,21 @@ pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String>
             rows.len()
         ));
     }
-    let body = join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>())?;
+    join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>()).map(Some)
+}
+
+/// The post of `row`, with its body read from its parts if it has any.
+///
+/// # Errors
+/// D1's error, or a damaged body, as text.
+pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String> {
+    let body = body_of(db, &row).await?;
     let mut post = Post::from(row);
-    post.content.html = body.html;
-    post.content.json = body.json;
-    post.content.text = body.text;
+    if let Some(body) = body {
+        post.content.html = body.html;
+        post.content.json = body.json;
+        post.content.text = body.text;
+    }
     Ok(post)
 }
 
@@ -310,6 +439,7 @@ impl From<VersionRow> for Post {
             text: r.text,
             word_count: r.word_count as u64,
             content_hash: r.content_hash,
+            entry: None,
         };
         Post::new(
             &r.doc_id,
@@ -507,6 +637,67 @@ pub async fn doc_versions(db: &D1Database, doc: &DocId) -> Result<Vec<VersionLis
     let query = "SELECT version, slug, title, word_count, published_at FROM versions
                  WHERE doc_id = ?1 ORDER BY version DESC";
     all::<VersionListRow>(db, query, &[js(doc.as_str())]).await
+}
+
+/// A published entry's row, as lists read it.
+#[derive(Deserialize)]
+pub struct EntryRow {
+    pub doc_id: String,
+    pub slug: String,
+    pub version: f64,
+    pub title: String,
+    pub summary: Option<String>,
+    pub published_at: f64,
+    pub first_published_at: f64,
+    /// The sorted field's value (a number or a string), when sorting by a field.
+    #[serde(default)]
+    pub sort_value: Option<serde_json::Value>,
+}
+
+/// Runs a page query of a collection's entries ([`crate::publish::filter::list_statement`]).
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn list_entries(db: &D1Database, statement: &Statement) -> Result<Vec<EntryRow>, String> {
+    let binds: Vec<JsValue> = statement
+        .binds
+        .iter()
+        .map(|b| match b {
+            Operand::Num(n) => JsValue::from_f64(*n),
+            Operand::Str(s) => js(s),
+        })
+        .collect();
+    all::<EntryRow>(db, &statement.sql, &binds).await
+}
+
+/// The published entry `slug` of `collection`, with its fields (from its version's body).
+///
+/// # Errors
+/// D1's error, as text; a damaged body.
+pub async fn entry(
+    db: &D1Database,
+    collection: &str,
+    slug: &str,
+) -> Result<Option<(EntryRow, serde_json::Value)>, String> {
+    let sql = "SELECT doc_id, slug, version, title, summary, published_at, first_published_at
+               FROM entries WHERE collection = ?1 AND slug = ?2 AND status = 'published'";
+    let Some(row) = first::<EntryRow>(db, sql, &[js(collection), js(slug)], None).await? else {
+        return Ok(None);
+    };
+    let query =
+        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
+    let version = first::<VersionRow>(
+        db,
+        &query,
+        &[js(&row.doc_id), num(row.version as i64)],
+        None,
+    )
+    .await?
+    .ok_or_else(|| format!("version {} of {} is missing", row.version, row.doc_id))?;
+    let body = body_of(db, &version)
+        .await?
+        .ok_or_else(|| format!("version {} of {} has no body", row.version, row.doc_id))?;
+    Ok(Some((row, body.fields)))
 }
 
 /// Registers a new document.
