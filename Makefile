@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench profile stack deploy clean
+.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench bench-content profile stack deploy clean
 FUZZ_SECONDS ?= 60
 
 ## List the targets, one line each.
@@ -90,6 +90,12 @@ browser: build
 bench: tools build
 	@scripts/dev-vars.sh
 	@$(ENV) node bench/fanout.mjs $(BENCH_ARGS)
+
+## The reader API on a collection of 10,000 published entries: list and filter latency against
+## /health and /api/posts in the same run, and the D1 query plans (README "Content types").
+bench-content: tools build
+	@scripts/dev-vars.sh
+	@$(ENV) node bench/content.mjs $(BENCH_ARGS)
 
 ## A CPU profile of Folio's isolate under load (10 writers x 50 edits/s), as self time by function.
 profile: tools build

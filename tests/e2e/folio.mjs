@@ -126,6 +126,18 @@ export async function startFolio(name, { faults = false } = {}) {
     log() {
       return readFileSync(path.join(dir, 'wrangler.log'), 'utf8');
     },
+    /** `d1`, answering wrangler's JSON only. */
+    d1Json(sql) {
+      return execFileSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--json', '--command', sql], {
+        cwd: ROOT, env: wranglerEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    },
+    /** Runs a file of SQL on this instance's local D1 (see `d1`). */
+    d1File(file) {
+      return execFileSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--file', file, '--yes'], {
+        cwd: ROOT, env: wranglerEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20,
+      });
+    },
     /** Runs SQL on this instance's local D1 (the running worker shares the database). */
     d1(sql) {
       return execFileSync(WRANGLER, ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--command', sql], {
