@@ -470,8 +470,13 @@ impl<S: Storage> Room<S> {
 
     /// The document's title (the `title` text), for listings.
     pub fn title(&self) -> String {
+        self.text("title")
+    }
+
+    /// The text of root `Y.Text` `name` (empty if the document is busy).
+    pub fn text(&self, name: &str) -> String {
         use yrs::GetString;
-        let title = self.doc.get_or_insert_text("title");
+        let title = self.doc.get_or_insert_text(name);
         match self.doc.try_transact() {
             Ok(txn) => title.get_string(&txn),
             Err(_) => String::new(),

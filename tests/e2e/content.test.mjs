@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { startFolio, editDoc, paragraph } from './folio.mjs';
+import { startFolio, editDoc, paragraph, waitFor } from './folio.mjs';
 
 let folio;
 before(async () => { folio = await startFolio('content'); });
@@ -69,6 +69,10 @@ test('entries publish once valid, under a slug unique in their collection', asyn
     published.push({ id, ...spec, slug: body.slug });
   }
   assert.deepEqual(published.map((p) => p.slug), ['one', 'two', 'three', 'four', 'five', 'sixth']);
+  // The authors' list shows an entry's first text field as its title.
+  const title = async () => (await (await folio.api('/api/docs?collection=articles')).json())
+    .documents.find((d) => d.id === published[5].id)?.title;
+  await waitFor(async () => (await title()) === 'Six', 10_000, 'entry title in the list');
   // Unchanged: the same version. A slug taken in the collection: 409, nothing published.
   const again = await (await send(`/api/docs/${published[0].id}/publish`, 'POST')).json();
   assert.deepEqual([again.version, again.created], [1, false]);

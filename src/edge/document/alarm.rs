@@ -49,7 +49,14 @@ impl DocumentObject {
     /// time, and when given: the next scheduled publish and the publish problem).
     pub(super) fn touch_registry(&self, publishing: Option<Registry>) {
         let Some(id) = self.doc_id() else { return };
-        let Ok(title) = self.live.with_settled_room(|room| Ok(room.title())) else {
+        // A post's title, or an entry's first text field (as its collection was last read).
+        let root = self.title_field.borrow().clone().or_else(|| {
+            let field = self.tables().ok()?.stored_title_field()?;
+            *self.title_field.borrow_mut() = Some(field.clone());
+            Some(field)
+        });
+        let root = root.as_deref().unwrap_or("title");
+        let Ok(title) = self.live.with_settled_room(|room| Ok(room.text(root))) else {
             return;
         };
         let Ok(db) = d1::db(&self.env) else { return };

@@ -35,7 +35,7 @@ use super::storage::d1;
 use super::storage::journal::{SqlJournal, Tables};
 use crate::access::throttle::Penalties;
 use crate::access::Route;
-use crate::content::schema::POSTS;
+use crate::content::schema::{Kind, POSTS};
 use crate::doc_id::DocId;
 use crate::error::Error;
 use crate::publish::plan::Touch;
@@ -57,6 +57,8 @@ pub struct DocumentObject {
     doc_id: RefCell<Option<DocId>>,
     /// This document's collection, once known (see [`DocumentObject::collection`]).
     collection: RefCell<Option<String>>,
+    /// The text root its title is read from, for the registry (see `touch_registry`).
+    title_field: RefCell<Option<String>>,
     /// When edits refresh the registry row ([`Touch`]).
     touch: RefCell<Touch>,
     /// Clients refused new sockets for a while after a refusal they would repeat.
@@ -159,12 +161,27 @@ impl DocumentObject {
             }
         };
         *self.collection.borrow_mut() = Some(name.clone());
-        collections::load(&self.env, &name).await?.ok_or_else(|| {
+        let defined = collections::load(&self.env, &name).await?.ok_or_else(|| {
             Error::Internal(format!(
                 "document {id} belongs to `{name}`, which is not defined"
             ))
-            .into()
-        })
+        })?;
+        // The registry's title: the collection's first text field (a post's `title`).
+        let title = defined
+            .collection
+            .fields
+            .iter()
+            .find(|f| matches!(f.kind, Kind::Text { .. }))
+            .map(|f| f.name.clone());
+        if let Some(title) = title {
+            if self.title_field.borrow().as_ref() != Some(&title) {
+                if let Err(e) = self.tables()?.remember_title_field(&title) {
+                    console_error!("remembering the title field: {e}");
+                }
+                *self.title_field.borrow_mut() = Some(title);
+            }
+        }
+        Ok(defined)
     }
 
     async fn serve(&self, req: Request) -> Result<Response> {
@@ -214,6 +231,7 @@ impl DurableObject for DocumentObject {
             publish_lock: futures_util::lock::Mutex::new(()),
             doc_id: RefCell::new(None),
             collection: RefCell::new(None),
+            title_field: RefCell::new(None),
             touch: RefCell::new(Touch::default()),
             penalties: RefCell::new(Penalties::default()),
             crash_at: RefCell::new(None),

@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS folio_identity (
 CREATE TABLE IF NOT EXISTS folio_collection (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folio_title_field (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  field TEXT NOT NULL
 );";
 
 /// The intent's post is stored in parts of at most this many bytes (a Durable Object's
@@ -327,6 +331,31 @@ impl Tables {
         let rows: Vec<Text> = self
             .rows(
                 "SELECT name AS data FROM folio_collection WHERE id = 1",
+                vec![],
+            )
+            .ok()?;
+        Some(rows.into_iter().next()?.data)
+    }
+
+    /// Remembers which text root holds the document's title (its collection's first text
+    /// field), for the registry row written on edits (see `touch_registry`).
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn remember_title_field(&self, field: &str) -> Result<(), String> {
+        self.run(
+            "INSERT INTO folio_title_field (id, field) VALUES (1, ?)
+             ON CONFLICT (id) DO UPDATE SET field = excluded.field",
+            vec![field.into()],
+        )
+        .map(|_| ())
+    }
+
+    /// The text root holding the document's title, if the object has learned it.
+    pub fn stored_title_field(&self) -> Option<String> {
+        let rows: Vec<Text> = self
+            .rows(
+                "SELECT field AS data FROM folio_title_field WHERE id = 1",
                 vec![],
             )
             .ok()?;
