@@ -50,7 +50,10 @@ impl DocumentObject {
     pub(super) fn touch_registry(&self, publishing: Option<Registry>) {
         let Some(id) = self.doc_id() else { return };
         // A post's title, or an entry's first text field (as its collection was last read).
-        let root = self.title_field.borrow().clone().or_else(|| {
+        // Two statements: a `borrow()` held while `borrow_mut()` runs would panic (and a panic
+        // resets the isolate), which a chaos run caught after a restart.
+        let known = self.title_field.borrow().clone();
+        let root = known.or_else(|| {
             let field = self.tables().ok()?.stored_title_field()?;
             *self.title_field.borrow_mut() = Some(field.clone());
             Some(field)
