@@ -474,7 +474,9 @@ pub fn document(collections: &[&Collection]) -> Value {
     for collection in collections {
         for draft in [false, true] {
             let name = schema_name(&collection.name, draft);
-            schemas.insert(name.clone(), entry_schema(collection, draft));
+            let schema = entry_schema(collection, draft);
+            let fields = schema["properties"]["fields"].clone();
+            schemas.insert(name.clone(), schema);
             if draft {
                 drafts.push(schema_ref(&name));
             } else if collection.name != crate::content::schema::POSTS {
@@ -491,7 +493,6 @@ pub fn document(collections: &[&Collection]) -> Value {
                         "updated_at": { "type": "string", "format": "date-time" },
                     },
                 }));
-                let fields = entry_schema(collection, false)["properties"]["fields"].take();
                 schemas.insert(format!("fields_{}", collection.name), fields);
             }
         }

@@ -155,22 +155,17 @@ async fn store(env: &Env, collection: Collection, version: u64, status: u16) -> 
     .await
     .map_err(unavailable)?;
     if !stored {
+        let (code, what) = match version {
+            1 => ("collection_exists", "already exists"),
+            _ => (
+                "changed_concurrently",
+                "was changed meanwhile; reload it and try again",
+            ),
+        };
         return Err(EdgeError::api(
             409,
-            if version == 1 {
-                "collection_exists"
-            } else {
-                "changed_concurrently"
-            },
-            format!(
-                "collection `{}` {}",
-                collection.name,
-                if version == 1 {
-                    "already exists"
-                } else {
-                    "was changed meanwhile; reload it and try again"
-                }
-            ),
+            code,
+            format!("collection `{}` {what}", collection.name),
         ));
     }
     let defined = Rc::new(Defined {

@@ -468,11 +468,6 @@ impl<S: Storage> Room<S> {
         self.read(|txn| txn.encode_state_as_update_v1(&StateVector::default()))
     }
 
-    /// The document's title (the `title` text), for listings.
-    pub fn title(&self) -> String {
-        self.text("title")
-    }
-
     /// The text of root `Y.Text` `name` (empty if the document is busy).
     pub fn text(&self, name: &str) -> String {
         use yrs::GetString;

@@ -145,10 +145,10 @@ impl DocumentObject {
 
     /// D1 and the alarm, as the intents write to them (with the fault switch's D1 error).
     pub(super) fn world<'a>(&self, db: &'a D1Database) -> D1World<'a> {
-        let collection = self
-            .tables()
-            .ok()
-            .and_then(|t| t.stored_collection())
+        // Known in memory once `collection()` ran (every publish runs it first).
+        let known = self.collection.borrow().clone();
+        let collection = known
+            .or_else(|| self.tables().ok()?.stored_collection())
             .filter(|c| c != POSTS);
         D1World {
             db,
