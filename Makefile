@@ -46,8 +46,10 @@ check: tools
 	@$(ENV) cargo clippy --all-targets -q -- -D warnings
 	@$(ENV) cargo clippy --target wasm32-unknown-unknown -q -- -D warnings
 
-## Unit, integration and corpus tests, natively and on 32-bit i686 (`usize` as in wasm32).
+## Unit, integration and corpus tests, natively and on 32-bit i686 (`usize` as in wasm32); the
+## editor's pure modules in Node.
 unit: tools
+	@$(ENV) node --test --test-reporter=dot tests/client/*.test.mjs
 	@$(ENV) cargo test -q
 	@echo "the same tests on i686 (32-bit usize, as in the wasm32 that ships):"
 	@$(ENV) cargo test -q --target i686-unknown-linux-gnu

@@ -1,13 +1,14 @@
 // The author API, with its JSON errors turned into readable messages.
 
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  /** `detail`: the whole `error` object, with any member beyond code and message (`field`, `fields`, `changes`). */
+  constructor(public status: number, public code: string, message: string, public detail: Record<string, unknown> = {}) {
     super(message);
   }
 }
 
-/** The shape of every error Folio answers: `{"error": {"code", "message"}}`. */
-interface ErrorBody { error?: { code?: unknown; message?: unknown } }
+/** The shape of every error Folio answers: `{"error": {"code", "message", ...}}`. */
+interface ErrorBody { error?: { code?: unknown; message?: unknown; [more: string]: unknown } }
 
 export async function api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
   let res: Response;
@@ -28,7 +29,8 @@ export async function api<T = unknown>(path: string, init: RequestInit = {}): Pr
     const e = (body as ErrorBody | null)?.error;
     throw new ApiError(res.status,
       typeof e?.code === 'string' ? e.code : 'error',
-      typeof e?.message === 'string' ? e.message : `Request failed (${res.status})`);
+      typeof e?.message === 'string' ? e.message : `Request failed (${res.status})`,
+      e && typeof e === 'object' ? e : {});
   }
   return body as T;
 }
@@ -46,3 +48,19 @@ export interface Pending {
 export interface Published { version: number; slug: string; status: string; published_at: string; created: boolean }
 export interface Entry { id: number; action: 'publish' | 'unpublish'; at: string }
 export interface Version { version: number; slug: string; title: string; word_count: number; published_at: string }
+
+/** The field types of a collection (the README's content-type contract). */
+export type FieldType = 'text' | 'richtext' | 'number' | 'boolean' | 'date' | 'datetime' | 'select' | 'tags' | 'reference' | 'image';
+export const FIELD_TYPES: readonly FieldType[] = ['text', 'richtext', 'number', 'boolean', 'date', 'datetime', 'select', 'tags', 'reference', 'image'];
+/** One field of a definition; the rules a type does not have are absent. */
+export interface FieldDef {
+  name: string; type: FieldType; label?: string; required?: boolean;
+  max_length?: number; min?: number; max?: number; integer?: boolean; options?: string[]; collection?: string;
+}
+export interface CollectionDef {
+  name: string; label: string; fields: FieldDef[]; version: number; created_at: string | null; built_in: boolean;
+}
+/** What publishing would refuse, per field. */
+export interface Problem { name: string; message: string }
+/** `GET /api/docs/{id}`: the draft, typed by its collection. */
+export interface Draft { id: string; collection: string; slug: string | null; fields: Record<string, unknown>; problems: Problem[] }

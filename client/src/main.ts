@@ -1,8 +1,10 @@
-// Folio's editor: sign-in, a dashboard of documents (#/) and the editor of one (#/doc/{id}).
+// Folio's editor: sign-in, a dashboard of collections and documents (#/), the editor of one
+// document (#/doc/{id}) and the schema editor (#/new-collection, #/collections/{name}).
 import './style.css';
 import { askUser } from './identity';
 import { showDashboard } from './dashboard';
 import { showEditor } from './editor';
+import { showSchemaEditor } from './schema';
 import { currentSession, showSignIn, signOut } from './session';
 import { byId, h } from './dom';
 
@@ -29,7 +31,11 @@ async function route() {
     h('button', { id: 'sign-out', onclick: async () => { await signOut(); route(); } }, 'Sign out'),
   );
   const doc = /^#\/doc\/([A-Za-z0-9_-]{1,128})$/.exec(location.hash)?.[1];
-  leave = doc ? showEditor(app, doc, user, session) : showDashboard(app, session);
+  const collection = /^#\/collections\/([a-z][a-z0-9_]{0,63})$/.exec(location.hash)?.[1];
+  if (doc) leave = showEditor(app, doc, user, session);
+  else if (collection) leave = showSchemaEditor(app, collection);
+  else if (location.hash === '#/new-collection') leave = showSchemaEditor(app, null);
+  else leave = showDashboard(app, session);
 }
 
 window.addEventListener('hashchange', route);

@@ -4,76 +4,30 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startFolio, waitFor, connect, disconnect, synced, Y } from '../e2e/folio.mjs';
+import { startBrowser, openDoc as openDocIn } from './browser.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let folio;
 let browser;
-const consoleErrors = [];
+let author;
+let consoleErrors;
 
 before(async () => {
   folio = await startFolio('browser', { faults: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  ({ browser, author, consoleErrors } = await startBrowser(folio));
 });
 after(async () => {
   await browser?.close();
   await folio?.stop();
 });
 
-/** The session cookie value for `role`: the admin key for admins, an invitation otherwise. */
-const sessions = new Map();
-async function sessionCookie(role, user) {
-  const key = `${role}:${user}`;
-  if (!sessions.has(key)) {
-    const body = role === 'admin'
-      ? { key: folio.adminKey }
-      : { invite: await folio.token({ user, role, use: 'invite' }) };
-    const res = await fetch(`${folio.url}/api/session`, { method: 'POST', body: JSON.stringify(body) });
-    assert.equal(res.status, 200, await res.clone().text());
-    const cookie = res.headers.get('set-cookie');
-    assert.match(cookie, /HttpOnly/);
-    assert.match(cookie, /SameSite=Strict/);
-    assert.match(cookie, /Secure/);
-    sessions.set(key, /folio_session=([^;]+)/.exec(cookie)[1]);
-  }
-  return sessions.get(key);
-}
-
-/**
- * A browser context whose author is already known (name and colour remembered) and signed in
- * with `role` (null: not signed in).
- */
-async function author(name, color, role = 'admin') {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  if (role) {
-    await context.addCookies([{
-      name: 'folio_session', value: await sessionCookie(role, name), url: folio.url,
-      httpOnly: true, secure: true, sameSite: 'Strict',
-    }]);
-  }
-  await context.addInitScript(([n, c]) => {
-    localStorage.setItem('folio.user', JSON.stringify({ name: n, color: c }));
-  }, [name, color]);
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`); });
-  page.on('pageerror', (e) => consoleErrors.push(`${name}: ${e.message}`));
-  return { context, page };
-}
-
 async function newDoc() {
   const res = await folio.api(`/api/docs`, { method: 'POST' });
   return (await res.json()).id;
 }
 
-async function openDoc(page, id) {
-  await page.goto(`${folio.url}/#/doc/${id}`);
-  await page.locator('.conn[data-state=connected]').waitFor({ timeout: 15_000 });
-}
+const openDoc = (page, id) => openDocIn(folio, page, id);
 
 /** Two authors, Ada and Grace, on document `id`; `close()` ends both. */
 async function pair(id) {
@@ -261,11 +215,16 @@ test('usable on a narrow screen and from the keyboard', async () => {
     assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow} px)`);
     await ada.page.getByRole('button', { name: 'Publish', exact: true }).scrollIntoViewIfNeeded();
     assert.ok(await ada.page.getByRole('button', { name: 'Publish', exact: true }).isVisible());
-    // Keyboard only: Tab from the back link reaches the title, then the body.
+    // Keyboard only: Tab from the back link reaches the title, the toolbar, then the body.
     await ada.page.locator('a', { hasText: 'Documents' }).focus();
     await ada.page.keyboard.press('Tab');
     assert.equal(await ada.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Title');
     await ada.page.keyboard.type('Keyboard title');
+    // The formatting toolbar is one tab stop; the arrow keys move inside it.
+    await ada.page.keyboard.press('Tab');
+    assert.equal(await ada.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Bold');
+    await ada.page.keyboard.press('ArrowRight');
+    assert.equal(await ada.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Italic');
     await ada.page.keyboard.press('Tab');
     await ada.page.keyboard.type('Typed without a mouse.');
     await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).text === 'Typed without a mouse.', 10_000, 'keyboard edit saved');

@@ -32,6 +32,8 @@ const ARTICLES = {
   ],
 };
 
+const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
+
 test('collections are defined by admins, every rule refused with its field, and listed', async () => {
   // A reference to a collection that does not exist yet is refused, naming the field.
   let res = await send('/api/collections', 'POST', ARTICLES);
@@ -100,6 +102,11 @@ test('two stock Yjs clients co-edit an entry by the contract; the draft reads ba
     assert.deepEqual([res.status, (await res.json()).error.parameter], [400, parameter]);
   }
   assert.equal((await send('/api/docs', 'POST', { colection: 'articles' })).status, 400);
+  // Created, not yet written: the editor gets the empty draft and what publishing would refuse.
+  const empty = await (await folio.api(`/api/docs/${id}`)).json();
+  assert.equal(empty.collection, 'articles');
+  assert.equal(empty.fields.headline, null);
+  assert.deepEqual(empty.problems.map((p) => p.name), ['headline', 'body', 'category']); // the required ones
 
   // The contract: text → root Y.Text, richtext → root Y.XmlFragment, the rest → the root
   // Y.Map `fields`; the slug is meta.slug.
@@ -198,6 +205,10 @@ test('two stock Yjs clients co-edit an entry by the contract; the draft reads ba
 test('a post keeps its shape and gains its typed fields', async () => {
   const { id, collection } = await (await folio.api('/api/docs', { method: 'POST' })).json();
   assert.equal(collection, 'posts');
+  // Created, not yet written: an empty post (one never created is 404, draft.test.mjs).
+  const empty = await folio.api(`/api/docs/${id}`);
+  assert.equal(empty.status, 200);
+  assert.deepEqual(pick(await empty.json(), ['title', 'text', 'collection']), { title: '', text: '', collection: 'posts' });
   const c = connect(folio, id);
   await synced(c.provider);
   c.doc.transact(() => {

@@ -48,3 +48,35 @@ export function bindMeta(input: HTMLInputElement | HTMLTextAreaElement, meta: Y.
     meta.set(key, value);
   });
 }
+
+/** What `bindValue` needs of a field's converter (see form/codec.ts). */
+export interface ValueCodec { show(value: unknown): string; read(text: string): unknown }
+
+/**
+ * Keeps an input (text, number, date, select, checkbox) and the key `key` of a Y.Map equal,
+ * through `codec`; an empty input removes the key. A remote change does not overwrite what the
+ * author is typing: it shows when the input loses focus (a checkbox or select shows it at once).
+ */
+export function bindValue(input: HTMLInputElement | HTMLSelectElement, map: Y.Map<unknown>, key: string, codec: ValueCodec) {
+  const checkbox = input instanceof HTMLInputElement && input.type === 'checkbox';
+  const typing = () => document.activeElement === input && !checkbox && !(input instanceof HTMLSelectElement);
+  const render = () => {
+    if (typing()) return;
+    if (checkbox) input.checked = map.get(key) === true;
+    else {
+      const value = codec.show(map.get(key));
+      if (input instanceof HTMLSelectElement && value && ![...input.options].some((o) => o.value === value)) {
+        input.append(new Option(value, value)); // a value the list does not have yet (a new reference)
+      }
+      if (input.value !== value) input.value = value;
+    }
+  };
+  map.observe((event) => { if (event.keysChanged.has(key)) render(); });
+  render();
+  input.addEventListener('blur', render);
+  input.addEventListener(checkbox || input instanceof HTMLSelectElement ? 'change' : 'input', () => {
+    const value = checkbox ? (input as HTMLInputElement).checked : codec.read(input.value);
+    if (value === undefined) map.delete(key);
+    else if (JSON.stringify(value) !== JSON.stringify(map.get(key))) map.set(key, value);
+  });
+}

@@ -184,6 +184,15 @@ impl DocumentObject {
         Ok(defined)
     }
 
+    /// Whether the registry lists document `id` (it was created, or edited and touched).
+    async fn registered(&self, id: &DocId) -> Result<bool> {
+        let unavailable =
+            |e: String| EdgeError::unavailable("the document registry is unavailable; try again", e);
+        let db = d1::db(&self.env).map_err(unavailable)?;
+        let row = d1::document_collection(&db, id).await.map_err(unavailable)?;
+        Ok(row.is_some())
+    }
+
     async fn serve(&self, req: Request) -> Result<Response> {
         let path = req.path();
         let route = Route::parse(req.method().as_ref(), &path);

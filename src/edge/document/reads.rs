@@ -82,10 +82,15 @@ impl DocumentObject {
     /// fields, problems}`; a post keeps its rendered shape too (title, html, json, text...).
     pub(super) async fn draft(&self, id: &DocId) -> Result<Response> {
         let defined = self.collection(id).await?;
+        // A document created by `POST /api/docs` exists before anyone writes in it: its editor
+        // gets the empty draft (and an entry its problems). One never created nor written is
+        // unknown (404). Only an empty post needs the registry to tell which: an entry's
+        // collection already came from it.
+        let empty = self.live.with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
+        if empty && defined.collection.name == POSTS && !self.registered(id).await? {
+            return Err(Error::UnknownDocument.into());
+        }
         let (content, entry) = self.live.with_settled_room(|room| {
-            if room.is_empty() {
-                return Err(Error::UnknownDocument);
-            }
             let entry = fields::read(room.doc(), &defined.collection)?;
             let content = if defined.collection.name == POSTS {
                 Some(crate::content::extract(room.doc())?)
