@@ -144,6 +144,7 @@ test('an admin defines a collection; two authors fill its form together, see the
     await ada.page.getByRole('button', { name: 'Publish', exact: true }).click();
     await ada.page.locator('.message', { hasText: 'Published version 1' }).waitFor({ timeout: 10_000 });
     await ada.page.screenshot({ path: path.join(ROOT, 'docs/entry-editor.png'), fullPage: true });
+    assert.equal(await ada.page.locator('a.public-link').textContent(), '/api/content/reviews/a-calm-keyboard');
     const res = await fetch(`${folio.url}/api/content/reviews/a-calm-keyboard`);
     assert.equal(res.status, 200);
     const entry = await res.json();

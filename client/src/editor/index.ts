@@ -96,7 +96,8 @@ export function showEditor(app: HTMLElement, id: string, user: User, session: Se
       }
     }
     const history = historyPanel(ctx);
-    const publishing = ctx.canPublish ? publishingPanel(ctx, () => void history.load()) : null;
+    const reader = (slug: string) => (post ? `/p/${slug}` : `/api/content/${definition.name}/${slug}`);
+    const publishing = ctx.canPublish ? publishingPanel(ctx, () => void history.load(), reader) : null;
     const schedule = ctx.canPublish ? schedulePanel(ctx) : null;
     columns.replaceChildren(area, h('aside', { class: 'panels' },
       postPanel(ydoc.getMap('meta'), ctx.canEdit, post),

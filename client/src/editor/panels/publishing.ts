@@ -10,16 +10,20 @@ export interface Publishing {
   loadPending(): Promise<void>;
 }
 
-/** `onPublished` runs after a new version may exist (to reload the history). */
-export function publishingPanel({ id, notice }: DocContext, onPublished: () => void): Publishing {
+/**
+ * `onPublished` runs after a new version may exist (to reload the history); `readerPath` is
+ * where readers find a slug (a post's page, an entry's reader API).
+ */
+export function publishingPanel({ id, notice }: DocContext, onPublished: () => void,
+  readerPath: (slug: string) => string = (slug) => `/p/${slug}`): Publishing {
   const state = h('p', { class: 'muted', 'aria-live': 'polite' });
   const link = h('a', { class: 'public-link', target: '_blank', rel: 'noopener' });
   const pending = h('div', { class: 'pending', id: 'pending', role: 'alert' });
 
   const show = (p: Published) => {
     state.textContent = `${p.status === 'published' ? 'Published' : 'Unpublished'} · version ${p.version} · ${when(p.published_at)}`;
-    link.textContent = p.status === 'published' ? `/p/${p.slug}` : '';
-    link.setAttribute('href', `/p/${p.slug}`);
+    link.textContent = p.status === 'published' ? readerPath(p.slug) : '';
+    link.setAttribute('href', readerPath(p.slug));
   };
 
   const loadPending = async () => {
