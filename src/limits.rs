@@ -214,5 +214,16 @@ pub const MAX_TEXT_CHARS: usize = 100_000;
 /// again (ms): a changed definition reaches every isolate within this time (the one that
 /// changed it at once).
 pub const COLLECTION_CACHE_MS: i64 = 5_000;
+/// A schema change that could invalidate entries is judged against each published entry of
+/// the collection, read in pages of this many (one D1 query each)...
+pub const BREAKAGE_PAGE: u32 = 500;
+/// ... up to this many entries (20 queries). Past it the rest are not checked, and the change
+/// is refused unless forced, saying how many were not checked.
+pub const MAX_BREAKAGE_ENTRIES: usize = 10_000;
+/// Entries whose list summary cannot tell (rich text touched, or a summary too large to keep)
+/// are judged from their published version's body: at most this many (2 queries each).
+pub const MAX_BREAKAGE_BODIES: usize = 50;
+/// How many broken entries a 409 `incompatible_change` lists (it counts them all).
+pub const MAX_BROKEN_LISTED: usize = 50;
 /// Most collection names one isolate caches (lookups of names that do not exist are cached too).
 pub const MAX_CACHED_COLLECTIONS: usize = 256;

@@ -2,9 +2,9 @@
 // (#/collections/{name}) — its label and ordered fields, each with its type and rules.
 //
 // The server checks every rule (POST/PUT /api/collections): a refused definition comes back as
-// 400 `invalid_definition` naming the field, which is marked here; a change that could
-// invalidate entries comes back as 409 `incompatible_change` with what it would tighten, shown
-// with "Save anyway" (`?force=true`).
+// 400 `invalid_definition` naming the field, which is marked here; a change that would
+// invalidate published entries comes back as 409 `incompatible_change` with what it tightens
+// and the entries it would break (each linked), shown with "Save anyway" (`?force=true`).
 import { api, ApiError, FIELD_TYPES, type CollectionDef, type FieldDef, type FieldType } from './api';
 import { h } from './dom';
 
@@ -151,9 +151,15 @@ export function showSchemaEditor(app: HTMLElement, name: string | null): () => v
       message.textContent = e instanceof Error ? e.message : String(e);
       if (e instanceof ApiError) {
         mark(e.detail['field']);
-        const list = e.detail['changes'];
-        if (e.code === 'incompatible_change' && Array.isArray(list)) {
-          changes.replaceChildren(...list.map((c: { field?: unknown; change?: unknown }) => h('li', {}, `${String(c.field)}: ${String(c.change)}`)));
+        const tightened = e.detail['changes'];
+        const entries = e.detail['entries'];
+        if (e.code === 'incompatible_change' && Array.isArray(tightened) && Array.isArray(entries)) {
+          changes.replaceChildren(
+            ...tightened.map((c: { field?: unknown; change?: unknown }) => h('li', {}, `${String(c.field)}: ${String(c.change)}`)),
+            ...entries.map((x: { doc_id?: unknown; title?: unknown; slug?: unknown; problems?: { name?: unknown; message?: unknown }[] }) =>
+              h('li', { class: 'broken-entry' },
+                h('a', { href: `#/doc/${String(x.doc_id)}` }, String(x.title || x.slug)), ' would break: ',
+                (x.problems ?? []).map((p) => `${String(p.name)} ${String(p.message)}`).join('; '))));
           force.hidden = false;
         }
       }

@@ -17,7 +17,7 @@ use yrs::{Any, Array, Doc, GetString, Map, MapRef, Out, ReadTxn, Transact};
 
 use super::extract::rich_text;
 use super::model::{safe_url, Node, MAX_TAGS, MAX_TAG_LEN};
-use super::schema::{Collection, Field, Kind, Slot};
+use super::schema::{tightenings, Collection, Field, Kind, Slot};
 use crate::doc_id::DocId;
 use crate::error::{Error, Result};
 use crate::time::{iso8601, parse_rfc3339, Millis};
@@ -352,6 +352,78 @@ pub fn validate(collection: &Collection, entry: &Entry) -> Vec<Problem> {
     problems
 }
 
+/// What a change of definition from `old` to `new` does to one published entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Breakage {
+    /// Still valid under `new`.
+    Fine,
+    /// What would no longer be valid (or would be lost: a removed field that has a value).
+    Breaks(Vec<Problem>),
+    /// A field the change touches is not among the published values given (a list summary
+    /// leaves rich text out): judge again with every field.
+    Unknown,
+}
+
+/// Judges a published entry against a new definition, from its published values
+/// (`published`: name → the value as the API answers it, `null` when empty). Only the fields
+/// [`tightenings`] names are judged: whatever else changed (a label, a relaxed rule) cannot
+/// make a valid entry invalid.
+pub fn breakage(
+    old: &Collection,
+    new: &Collection,
+    published: &serde_json::Map<String, serde_json::Value>,
+) -> Breakage {
+    use serde_json::Value as Json;
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut touched: Vec<String> = tightenings(old, new).into_iter().map(|t| t.field).collect();
+    touched.dedup();
+    for name in touched {
+        let Some(value) = published.get(&name) else {
+            return Breakage::Unknown;
+        };
+        let before = old.field(&name);
+        let message = match (new.field(&name), value) {
+            (None, Json::Null) => None,
+            (None, _) => Some("would be removed, and this entry has a value".to_string()),
+            (Some(after), Json::Null) => after.required.then(|| "is required".to_string()),
+            (Some(after), value) => match before.map(|b| b.kind.name()) {
+                Some(was) if was != after.kind.name() => Some(format!(
+                    "holds a {was} value; the field would become {}",
+                    after.kind.name()
+                )),
+                None => None, // a new field with a value cannot happen; nothing to judge
+                Some(_) => match (&before.map(|b| &b.kind), &after.kind, value) {
+                    (
+                        Some(Kind::Reference { collection: was }),
+                        Kind::Reference { collection: now },
+                        _,
+                    ) if was != now => Some(format!(
+                        "refers to an entry of `{was}`; the field would refer to `{now}`"
+                    )),
+                    (_, kind, Json::String(s)) if matches!(kind, Kind::Text { .. }) => {
+                        rule_broken(kind, &Value::Text(s.clone()))
+                    }
+                    (_, kind @ Kind::Select { .. }, Json::String(s)) => {
+                        rule_broken(kind, &Value::Select(s.clone()))
+                    }
+                    (_, kind @ Kind::Number { .. }, Json::Number(n)) => n
+                        .as_f64()
+                        .and_then(|n| rule_broken(kind, &Value::Number(n))),
+                    _ => None,
+                },
+            },
+        };
+        if let Some(message) = message {
+            problems.push(Problem { name, message });
+        }
+    }
+    if problems.is_empty() {
+        Breakage::Fine
+    } else {
+        Breakage::Breaks(problems)
+    }
+}
+
 /// The rule of `kind` that `value` breaks, if any.
 fn rule_broken(kind: &Kind, value: &Value) -> Option<String> {
     match (kind, value) {
@@ -663,5 +735,168 @@ mod tests {
             Read::Value(Value::Tags(vec!["a".into()]))
         );
         assert_eq!(*entry.get("body"), Read::Empty);
+    }
+
+    /// `articles` with field `name` replaced by `field` (`None`: removed).
+    fn articles_with(name: &str, field: Option<serde_json::Value>) -> Collection {
+        let mut definition = crate::testing::articles_definition();
+        let fields = definition["fields"].as_array_mut().expect("fields");
+        let at = fields
+            .iter()
+            .position(|f| f["name"] == name)
+            .expect("field");
+        match field {
+            Some(field) => fields[at] = field,
+            None => {
+                fields.remove(at);
+            }
+        }
+        Collection::parse(&definition).expect("valid")
+    }
+
+    fn published(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    fn broken_names(b: &Breakage) -> Vec<&str> {
+        match b {
+            Breakage::Breaks(problems) => problems.iter().map(|p| p.name.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_tightening_breaks_only_the_entries_whose_values_it_refuses() {
+        use serde_json::json;
+        let old = articles();
+        // max lowered 5 → 3: a 4 breaks, a 2 and an empty rating do not.
+        let new = articles_with(
+            "rating",
+            Some(json!({"name": "rating", "type": "number", "min": 0, "max": 3, "integer": true})),
+        );
+        let four = breakage(&old, &new, &published(json!({"rating": 4})));
+        assert_eq!(broken_names(&four), ["rating"]);
+        assert_eq!(
+            four,
+            Breakage::Breaks(vec![Problem {
+                name: "rating".into(),
+                message: "must be at most 3".into()
+            }])
+        );
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"rating": 2}))),
+            Breakage::Fine
+        );
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"rating": null}))),
+            Breakage::Fine
+        );
+
+        // An option removed: only entries that chose it.
+        let new = articles_with(
+            "category",
+            Some(json!({"name": "category", "type": "select", "options": ["news"]})),
+        );
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"category": "news"}))),
+            Breakage::Fine
+        );
+        assert_eq!(
+            broken_names(&breakage(
+                &old,
+                &new,
+                &published(json!({"category": "review"}))
+            )),
+            ["category"]
+        );
+
+        // A field removed: only entries with a value lose something.
+        let new = articles_with("category", None);
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"category": null}))),
+            Breakage::Fine
+        );
+        assert_eq!(
+            broken_names(&breakage(
+                &old,
+                &new,
+                &published(json!({"category": "news"}))
+            )),
+            ["category"]
+        );
+
+        // Now required: only empty ones. A type changed: only ones with a value.
+        let new = articles_with(
+            "cover",
+            Some(json!({"name": "cover", "type": "image", "required": true})),
+        );
+        assert_eq!(
+            broken_names(&breakage(&old, &new, &published(json!({"cover": null})))),
+            ["cover"]
+        );
+        let image = json!({"cover": {"src": "/a.png", "alt": "A"}});
+        assert_eq!(breakage(&old, &new, &published(image)), Breakage::Fine);
+        let new = articles_with(
+            "headline",
+            Some(json!({"name": "headline", "type": "number"})),
+        );
+        assert_eq!(
+            broken_names(&breakage(&old, &new, &published(json!({"headline": "Hi"})))),
+            ["headline"]
+        );
+
+        // Text shortened: by characters, not bytes.
+        let new = articles_with(
+            "headline",
+            Some(json!({"name": "headline", "type": "text", "required": true, "max_length": 3})),
+        );
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"headline": "été"}))),
+            Breakage::Fine
+        );
+        assert_eq!(
+            broken_names(&breakage(
+                &old,
+                &new,
+                &published(json!({"headline": "étés"}))
+            )),
+            ["headline"]
+        );
+
+        // A reference retargeted breaks the entries that refer to something.
+        let new = articles_with(
+            "author",
+            Some(json!({"name": "author", "type": "reference", "collection": "articles"})),
+        );
+        let refers = json!({"author": {"id": "doc-1"}});
+        assert_eq!(
+            broken_names(&breakage(&old, &new, &published(refers))),
+            ["author"]
+        );
+    }
+
+    #[test]
+    fn a_change_that_tightens_nothing_breaks_nothing_and_unknown_values_are_said() {
+        use serde_json::json;
+        let old = articles();
+        // A label changed: nothing to judge, even without any value.
+        let new = articles_with(
+            "rating",
+            Some(
+                json!({"name": "rating", "type": "number", "label": "Stars", "min": 0, "max": 5, "integer": true}),
+            ),
+        );
+        assert_eq!(breakage(&old, &new, &published(json!({}))), Breakage::Fine);
+        // Rich text removed, judged from a list summary (which leaves rich text out): unknown.
+        let new = articles_with("body", None);
+        assert_eq!(
+            breakage(&old, &new, &published(json!({"headline": "x"}))),
+            Breakage::Unknown
+        );
+        let with_body = json!({"body": {"html": "<p>x</p>", "json": {}, "text": "x"}});
+        assert_eq!(
+            broken_names(&breakage(&old, &new, &published(with_body))),
+            ["body"]
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! ([`load`]), cached per isolate for [`COLLECTION_CACHE_MS`].
 //!
 //! A definition is versioned: a change is a new row, never an update. A change that could
-//! invalidate existing entries ([`tightenings`]) is refused with 409 `incompatible_change`
-//! listing what it would tighten, unless an admin sends `?force=true`.
+//! invalidate entries ([`tightenings`]) is judged against every published entry
+//! ([`breakage`]); if it would invalidate any, it is refused with 409 `incompatible_change`
+//! naming them and what it tightens, unless an admin sends `?force=true`. Drafts are not
+//! judged: publishing validates them against the definition in force.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,9 +18,13 @@ use worker::{Env, Request, Response};
 use super::error::{EdgeError, Result};
 use super::http::{json_body, json_response, now_ms};
 use super::storage::d1::{self, CollectionRow};
+use crate::content::fields::{breakage, Breakage};
 use crate::content::schema::{tightenings, Collection, POSTS};
 use crate::error::{BadParameter, Error};
-use crate::limits::{COLLECTION_CACHE_MS, MAX_BODY_BYTES, MAX_CACHED_COLLECTIONS};
+use crate::limits::{
+    BREAKAGE_PAGE, COLLECTION_CACHE_MS, MAX_BODY_BYTES, MAX_BREAKAGE_BODIES, MAX_BREAKAGE_ENTRIES,
+    MAX_BROKEN_LISTED, MAX_CACHED_COLLECTIONS,
+};
 use crate::time::{iso8601, Millis};
 
 /// A collection's definition in force.
@@ -276,18 +282,106 @@ pub async fn update(mut req: Request, env: &Env, name: &str) -> Result<Response>
     check_references(env, &collection).await?;
     let changes = tightenings(&current.collection, &collection);
     if !changes.is_empty() && !force {
-        return Err(EdgeError::Detailed {
-            status: 409,
-            code: "incompatible_change",
-            message: format!(
-                "this change could invalidate existing entries of `{name}` ({} change{}); \
-                 an admin may apply it anyway with ?force=true",
-                changes.len(),
-                if changes.len() == 1 { "" } else { "s" }
-            ),
-            key: "changes",
-            value: serde_json::to_value(&changes)?,
-        });
+        let judged = judge_published(env, &current.collection, &collection).await?;
+        if judged.broken > 0 || judged.unchecked > 0 {
+            let mut message = format!(
+                "this change would invalidate {} published entr{} of `{name}`",
+                judged.broken,
+                if judged.broken == 1 { "y" } else { "ies" }
+            );
+            if judged.unchecked > 0 {
+                message.push_str(&format!(" (and {} could not be checked)", judged.unchecked));
+            }
+            message.push_str("; an admin may apply it anyway with ?force=true");
+            return Err(EdgeError::Detailed {
+                status: 409,
+                code: "incompatible_change",
+                message,
+                extra: vec![
+                    ("changes", serde_json::to_value(&changes)?),
+                    ("entries", Value::Array(judged.listed)),
+                    ("broken", json!(judged.broken)),
+                    ("unchecked", json!(judged.unchecked)),
+                ],
+            });
+        }
     }
     store(env, collection, current.version + 1, 200).await
+}
+
+/// What a change would do to the published entries of a collection.
+struct Judged {
+    /// How many it would invalidate...
+    broken: u64,
+    /// ... the first [`MAX_BROKEN_LISTED`] of them, `{doc_id, slug, title, problems}`...
+    listed: Vec<Value>,
+    /// ... and how many could not be judged (past [`MAX_BREAKAGE_ENTRIES`], or past
+    /// [`MAX_BREAKAGE_BODIES`] bodies read).
+    unchecked: u64,
+}
+
+/// Judges every published entry of `old`'s collection against `new` ([`breakage`]): from its
+/// list summary, or, when that cannot tell, from its published version. Bounded: pages of
+/// [`BREAKAGE_PAGE`], at most [`MAX_BREAKAGE_ENTRIES`] entries and [`MAX_BREAKAGE_BODIES`]
+/// bodies; the rest is counted as unchecked.
+async fn judge_published(env: &Env, old: &Collection, new: &Collection) -> Result<Judged> {
+    let unavailable = |e: String| EdgeError::unavailable("the collection store is unavailable", e);
+    let db = d1::db(env).map_err(unavailable)?;
+    let mut judged = Judged {
+        broken: 0,
+        listed: Vec::new(),
+        unchecked: 0,
+    };
+    let (mut after, mut seen, mut bodies) = (String::new(), 0usize, 0usize);
+    loop {
+        let page = d1::published_entries(&db, &old.name, &after, BREAKAGE_PAGE)
+            .await
+            .map_err(unavailable)?;
+        let complete = page.len() < BREAKAGE_PAGE as usize;
+        for entry in page {
+            after.clone_from(&entry.doc_id);
+            seen += 1;
+            let summary = entry
+                .summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default();
+            let mut verdict = breakage(old, new, &summary);
+            if verdict == Breakage::Unknown && bodies < MAX_BREAKAGE_BODIES {
+                bodies += 1;
+                let published = d1::entry(&db, &old.name, &entry.slug)
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(fields) = published.as_ref().and_then(|(_, f)| f.as_object()) {
+                    verdict = breakage(old, new, fields);
+                }
+            }
+            match verdict {
+                Breakage::Fine => {}
+                Breakage::Unknown => judged.unchecked += 1,
+                Breakage::Breaks(problems) => {
+                    judged.broken += 1;
+                    if judged.listed.len() < MAX_BROKEN_LISTED {
+                        judged.listed.push(json!({
+                            "doc_id": entry.doc_id,
+                            "slug": entry.slug,
+                            "title": entry.title,
+                            "problems": problems,
+                        }));
+                    }
+                }
+            }
+        }
+        if complete {
+            break;
+        }
+        if seen >= MAX_BREAKAGE_ENTRIES {
+            judged.unchecked += d1::published_entries_after(&db, &old.name, &after)
+                .await
+                .map_err(unavailable)?;
+            break;
+        }
+    }
+    Ok(judged)
 }

@@ -33,8 +33,8 @@ pub enum EdgeError {
         status: u16,
         code: &'static str,
         message: String,
-        key: &'static str,
-        value: serde_json::Value,
+        /// The members beside code and message that say what exactly is wrong.
+        extra: Vec<(&'static str, serde_json::Value)>,
     },
     /// Too many requests (or refused sockets) for now: 429 with `Retry-After`.
     TooMany {
@@ -89,41 +89,36 @@ impl EdgeError {
         let (code, message, extra) = match &self {
             EdgeError::Core(e) => {
                 let extra = match e {
-                    Error::BadParameter { parameter, .. } => Some(("parameter", json!(parameter))),
-                    Error::InvalidDefinition { field, .. } => Some(("field", json!(field))),
-                    _ => None,
+                    Error::BadParameter { parameter, .. } => vec![("parameter", json!(parameter))],
+                    Error::InvalidDefinition { field, .. } => vec![("field", json!(field))],
+                    _ => Vec::new(),
                 };
                 (e.http_status().1.to_string(), e.to_string(), extra)
             }
-            EdgeError::Auth(e) => (e.http_status().1.to_string(), e.to_string(), None),
-            EdgeError::Problem(p) => (p.code.clone(), p.message.clone(), None),
-            EdgeError::Api { code, message, .. } => (code.to_string(), message.clone(), None),
+            EdgeError::Auth(e) => (e.http_status().1.to_string(), e.to_string(), Vec::new()),
+            EdgeError::Problem(p) => (p.code.clone(), p.message.clone(), Vec::new()),
+            EdgeError::Api { code, message, .. } => (code.to_string(), message.clone(), Vec::new()),
             EdgeError::Detailed {
                 code,
                 message,
-                key,
-                value,
+                extra,
                 ..
-            } => (
-                code.to_string(),
-                message.clone(),
-                Some((*key, value.clone())),
-            ),
+            } => (code.to_string(), message.clone(), extra.clone()),
             EdgeError::TooMany { what, .. } => {
                 let e = Error::RateLimited(what);
-                (e.http_status().1.to_string(), e.to_string(), None)
+                (e.http_status().1.to_string(), e.to_string(), Vec::new())
             }
             EdgeError::Unavailable { message, detail } => {
                 worker::console_error!("{message}: {detail}");
-                ("unavailable".into(), message.to_string(), None)
+                ("unavailable".into(), message.to_string(), Vec::new())
             }
             EdgeError::Worker(e) => {
                 worker::console_error!("internal error: {e}");
-                ("internal".into(), "internal error".into(), None)
+                ("internal".into(), "internal error".into(), Vec::new())
             }
         };
         let mut body = json!({ "error": { "code": code, "message": message } });
-        if let Some((key, value)) = extra {
+        for (key, value) in extra {
             body["error"][key] = value;
         }
         let response = Response::from_json(&body)?.with_status(status);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startFolio, waitFor } from '../e2e/folio.mjs';
+import { startFolio, waitFor, editDoc } from '../e2e/folio.mjs';
 import { startBrowser, openDoc } from './browser.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -162,7 +162,7 @@ test('an admin defines a collection; two authors fill its form together, see the
   }
 });
 
-test('a schema change that could invalidate entries is shown with what it tightens, saved only when forced', async () => {
+test('a schema change that would invalidate a published entry names it, and is saved only when forced', async () => {
   const ada = await author('Ada', '#e11d48');
   try {
     const created = await folio.api('/api/collections', {
@@ -170,11 +170,21 @@ test('a schema change that could invalidate entries is shown with what it tighte
       body: JSON.stringify({ name: 'notes', label: 'Notes', fields: [{ name: 'text', type: 'text' }, { name: 'score', type: 'number' }] }),
     });
     assert.equal(created.status, 201);
+    // A published note scored 50: a max of 10 would invalidate it.
+    const { id } = await (await folio.api('/api/docs', { method: 'POST', body: JSON.stringify({ collection: 'notes' }) })).json();
+    await editDoc(folio, id, (doc) => {
+      doc.getText('text').insert(0, 'High score');
+      doc.getMap('fields').set('score', 50);
+    });
+    assert.equal((await folio.api(`/api/docs/${id}/publish`, { method: 'POST' })).status, 200);
     await ada.page.goto(`${folio.url}/#/collections/notes`);
     const score = ada.page.locator('.schema-field[data-name=score]');
     await score.getByLabel('Max').fill('10');
     await ada.page.getByRole('button', { name: 'Save changes' }).click();
-    await ada.page.locator('.changes li', { hasText: 'score' }).waitFor({ timeout: 10_000 });
+    await ada.page.locator('.changes li', { hasText: 'score: max lowered to 10' }).waitFor({ timeout: 10_000 });
+    const broken = ada.page.locator('.changes li.broken-entry', { hasText: 'score must be at most 10' });
+    assert.equal(await broken.locator('a').textContent(), 'High score');
+    assert.equal(await broken.locator('a').getAttribute('href'), `#/doc/${id}`);
     assert.equal((await (await folio.api('/api/collections/notes')).json()).version, 1, 'not saved yet');
     await ada.page.getByRole('button', { name: 'Save anyway' }).click();
     await ada.page.locator('.collections li[data-collection=notes]', { hasText: 'v2' }).waitFor({ timeout: 10_000 });

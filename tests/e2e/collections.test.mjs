@@ -227,7 +227,7 @@ test('a post keeps its shape and gains its typed fields', async () => {
   );
 });
 
-test('definitions change: relaxing is a new version, tightening is refused unless forced', async () => {
+test('definitions change: relaxing is a new version, invalidating a published entry is refused unless forced', async () => {
   const current = await (await folio.api('/api/collections/articles')).json();
   const { name, label, fields } = current;
   // Unchanged: the same version back.
@@ -259,6 +259,15 @@ test('definitions change: relaxing is a new version, tightening is refused unles
     { field: 'featured', change: 'type changed from boolean to text' },
     { field: 'rating', change: 'max lowered to 3' },
   ]);
+  // ... and the published entry it would invalidate, with what in it.
+  assert.deepEqual([error.broken, error.unchecked], [1, 0]);
+  assert.equal(error.entries[0].slug, 'content-types');
+  assert.deepEqual(error.entries[0].problems, [
+    { name: 'cover', message: 'would be removed, and this entry has a value' },
+    { name: 'featured', message: 'holds a boolean value; the field would become text' },
+    { name: 'rating', message: 'must be at most 3' },
+  ]);
+  assert.match(error.message, /would invalidate 1 published entry of `articles`/);
   assert.equal((await (await folio.api('/api/collections/articles')).json()).version, 2);
   res = await send('/api/collections/articles?force=true', 'PUT', { label: 'Articles!', fields: tight });
   assert.deepEqual([res.status, (await res.json()).version], [200, 3]);

@@ -186,3 +186,39 @@ test('unpublishing takes an entry out of lists, filters and reads; republishing 
   assert.deepEqual((await read('/api/content/articles/three')).body.fields.tags, ['crdt', 'edge']);
   assert.equal((await read('/api/content/articles/three')).body.version, 2);
 });
+
+test('a schema change is refused only when it would invalidate published entries, and names them', async () => {
+  const current = async () => (await (await folio.api('/api/collections/articles')).json());
+  const put = (fields, force = false) => send(`/api/collections/articles${force ? '?force=true' : ''}`, 'PUT', { label: 'Articles', fields });
+  const { fields, version } = await current();
+  const change = (name, f) => fields.map((x) => (x.name === name ? f(x) : x));
+
+  // A tightening no published entry breaks is simply a new version: every rating is at least 1.
+  let res = await put(change('rating', (f) => ({ ...f, min: 1 })));
+  assert.deepEqual([res.status, (await res.json()).version], [200, version + 1]);
+
+  // max 5 → 4: only `two` (rated 5) breaks; it is named with the reason.
+  const lower = change('rating', (f) => ({ ...f, min: 1, max: 4 }));
+  res = await put(lower);
+  let { error } = await res.json();
+  assert.deepEqual([res.status, error.code, error.broken, error.unchecked], [409, 'incompatible_change', 1, 0]);
+  assert.deepEqual(error.entries.map((e) => [e.slug, e.title, e.problems]), [['two', 'Two', [{ name: 'rating', message: 'must be at most 4' }]]]);
+  assert.equal(error.entries[0].doc_id, published[1].id);
+
+  // Removing a field breaks only the entries holding a value in it (One and Four set featured).
+  res = await put(fields.filter((f) => f.name !== 'featured'));
+  ({ error } = await res.json());
+  assert.deepEqual(error.entries.map((e) => e.slug).sort(), ['four', 'one']);
+
+  // Rich text is not in the list summaries: each entry is judged from its published version.
+  res = await put(change('body', (f) => ({ ...f, required: true })));
+  ({ error } = await res.json());
+  const listed = (await read('/api/content/articles?limit=100')).body.entries.map((e) => e.slug);
+  assert.deepEqual(error.entries.map((e) => e.slug).sort(), listed.filter((s) => s !== 'sixth').sort());
+  assert.equal(error.broken, listed.length - 1, 'every published entry without body text');
+
+  // Nothing changed by the refusals; forced, it applies.
+  assert.equal((await current()).version, version + 1);
+  res = await put(lower, true);
+  assert.deepEqual([res.status, (await res.json()).version], [200, version + 2]);
+});

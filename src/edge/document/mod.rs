@@ -186,10 +186,13 @@ impl DocumentObject {
 
     /// Whether the registry lists document `id` (it was created, or edited and touched).
     async fn registered(&self, id: &DocId) -> Result<bool> {
-        let unavailable =
-            |e: String| EdgeError::unavailable("the document registry is unavailable; try again", e);
+        let unavailable = |e: String| {
+            EdgeError::unavailable("the document registry is unavailable; try again", e)
+        };
         let db = d1::db(&self.env).map_err(unavailable)?;
-        let row = d1::document_collection(&db, id).await.map_err(unavailable)?;
+        let row = d1::document_collection(&db, id)
+            .await
+            .map_err(unavailable)?;
         Ok(row.is_some())
     }
 

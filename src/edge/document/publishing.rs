@@ -284,8 +284,7 @@ impl DocumentObject {
                 status: 422,
                 code: "invalid_fields",
                 message,
-                key: "fields",
-                value: serde_json::to_value(&problems)?,
+                extra: vec![("fields", serde_json::to_value(&problems)?)],
             }),
         }
     }

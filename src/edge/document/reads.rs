@@ -86,7 +86,9 @@ impl DocumentObject {
         // gets the empty draft (and an entry its problems). One never created nor written is
         // unknown (404). Only an empty post needs the registry to tell which: an entry's
         // collection already came from it.
-        let empty = self.live.with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
+        let empty = self
+            .live
+            .with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
         if empty && defined.collection.name == POSTS && !self.registered(id).await? {
             return Err(Error::UnknownDocument.into());
         }

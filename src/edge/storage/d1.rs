@@ -700,6 +700,47 @@ pub async fn entry(
     Ok(Some((row, body.fields)))
 }
 
+/// A published entry as a schema change judges it: its list summary (its fields but rich text;
+/// `None` when too large to keep).
+#[derive(Deserialize)]
+pub struct PublishedEntry {
+    pub doc_id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+}
+
+/// One page of `collection`'s published entries, by document id after `after`.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn published_entries(
+    db: &D1Database,
+    collection: &str,
+    after: &str,
+    limit: u32,
+) -> Result<Vec<PublishedEntry>, String> {
+    let sql = "SELECT doc_id, slug, title, summary FROM entries
+               WHERE collection = ?1 AND status = 'published' AND doc_id > ?2
+               ORDER BY doc_id LIMIT ?3";
+    all::<PublishedEntry>(db, sql, &[js(collection), js(after), num(i64::from(limit))]).await
+}
+
+/// How many of `collection`'s published entries have a document id after `after`.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn published_entries_after(
+    db: &D1Database,
+    collection: &str,
+    after: &str,
+) -> Result<u64, String> {
+    let sql = "SELECT COUNT(*) AS n FROM entries
+               WHERE collection = ?1 AND status = 'published' AND doc_id > ?2";
+    let n = first::<f64>(db, sql, &[js(collection), js(after)], Some("n")).await?;
+    Ok(n.unwrap_or(0.0) as u64)
+}
+
 /// Registers a new document.
 ///
 /// # Errors
