@@ -7,6 +7,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::content::fields::{Entry, Read, Value as FieldValue};
+use crate::content::schema::Collection;
 use crate::content::{Block, Content, Mark, Node};
 
 /// Everything a client needs about a draft or a post, as JSON.
@@ -35,6 +37,58 @@ pub fn rich_text_json(nodes: &[Node]) -> Value {
         "json": { "type": "doc", "content": nodes_json(nodes) },
         "text": text.trim_end(),
     })
+}
+
+/// An entry as the body of its preview page: each field holding a value, in the collection's
+/// order, under its label; rich text as its sanitized HTML, an image as an `<img>` (its `src`
+/// was filtered when read), everything else as escaped text.
+pub fn entry_html(collection: &Collection, entry: &Entry) -> String {
+    let mut out = String::new();
+    for field in &collection.fields {
+        let Read::Value(value) = entry.get(&field.name) else {
+            continue;
+        };
+        out.push_str("<section><h2>");
+        escape(field.label.as_deref().unwrap_or(&field.name), &mut out);
+        out.push_str("</h2>");
+        match value {
+            FieldValue::RichText(nodes) => nodes_html(nodes, &mut out),
+            FieldValue::Image { src, alt } => {
+                out.push_str("<p><img src=\"");
+                escape(src, &mut out);
+                out.push_str("\" alt=\"");
+                escape(alt, &mut out);
+                out.push_str("\"></p>");
+            }
+            FieldValue::Number(n) => {
+                out.push_str("<p>");
+                escape(&n.to_string(), &mut out); // 4, not 4.0
+                out.push_str("</p>");
+            }
+            other => {
+                let text = match other.to_json() {
+                    Value::String(s) => s,
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Value::Bool(b) => if b { "yes" } else { "no" }.to_string(),
+                    Value::Object(o) => o
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    v => v.to_string(),
+                };
+                out.push_str("<p>");
+                escape(&text, &mut out);
+                out.push_str("</p>");
+            }
+        }
+        out.push_str("</section>");
+    }
+    out
 }
 
 /// Escapes text for use in HTML text and double- or single-quoted attribute values.
@@ -385,5 +439,43 @@ mod tests {
         );
         assert_eq!(word_count(&sample()), 11);
         assert_eq!(word_count(&Content::default()), 0);
+    }
+
+    #[test]
+    fn an_entry_page_shows_each_field_with_a_value_escaped_under_its_label() {
+        use crate::content::fields::{Entry, Read, Value as V};
+        let entry = Entry {
+            slug: "s".into(),
+            fields: vec![
+                (
+                    "headline".into(),
+                    Read::Value(V::Text("<b>Hi</b> & co".into())),
+                ),
+                ("body".into(), Read::Empty),
+                ("rating".into(), Read::Value(V::Number(4.0))),
+                ("featured".into(), Read::Value(V::Boolean(true))),
+                ("category".into(), Read::Wrong("not an option".into())),
+                (
+                    "tags".into(),
+                    Read::Value(V::Tags(vec!["a".into(), "b\"".into()])),
+                ),
+                (
+                    "cover".into(),
+                    Read::Value(V::Image {
+                        src: "/c.png".into(),
+                        alt: "A \"quote\"".into(),
+                    }),
+                ),
+            ],
+        };
+        let html = entry_html(&crate::testing::articles(), &entry);
+        assert_eq!(
+            html,
+            "<section><h2>headline</h2><p>&lt;b&gt;Hi&lt;/b&gt; &amp; co</p></section>\
+             <section><h2>rating</h2><p>4</p></section>\
+             <section><h2>featured</h2><p>yes</p></section>\
+             <section><h2>tags</h2><p>a, b&quot;</p></section>\
+             <section><h2>cover</h2><p><img src=\"/c.png\" alt=\"A &quot;quote&quot;\"></p></section>"
+        );
     }
 }

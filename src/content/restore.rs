@@ -1,4 +1,5 @@
-//! Restoring a published version into the live draft, as a forward edit of the CRDT.
+//! Restoring a published version into the live draft, as a forward edit of the CRDT: a
+//! post's ([`restore`]) or an entry's of any collection ([`restore_entry`]).
 //!
 //! The edit replaces `title`, `body` and `meta`'s `slug`/`excerpt`/`tags` with the version's,
 //! in one transaction whose update is stored and relayed like any editor's, so connected
@@ -17,6 +18,8 @@ use yrs::{
     XmlElementRef, XmlFragment, XmlTextPrelim, XmlTextRef,
 };
 
+use crate::content::fields::{FIELDS_MAP, META_MAP};
+use crate::content::schema::{Collection, Field, Slot};
 use crate::content::{safe_url, MAX_DEPTH};
 use crate::error::{Error, Result};
 use crate::publish::Post;
@@ -56,6 +59,101 @@ pub fn restore(doc: &Doc, post: &Post) -> Result<Vec<u8>> {
     let mut parent = Parent::Fragment(body);
     children(&mut txn, &mut parent, &content, 0);
     Ok(txn.encode_update_v1())
+}
+
+/// Makes `doc`'s draft equal a published version of an entry of `collection`: its slug and
+/// `fields` (as the version's body holds them, each value as the API answers it), and returns
+/// the update of that edit (Yjs v1). Every field of the collection as defined now is written
+/// to its slot ([`Field::slot`]): the version's value, or empty if it has none (a field added
+/// since); values of fields since removed are not written back.
+///
+/// # Errors
+/// [`Error::Internal`] if the document is in a transaction.
+pub fn restore_entry(
+    doc: &Doc,
+    collection: &Collection,
+    slug: &str,
+    fields: &Value,
+) -> Result<Vec<u8>> {
+    // Every root is got before the transaction (getting one inside would need the doc again).
+    let slots: Vec<(&Field, Root)> = collection
+        .fields
+        .iter()
+        .map(|f| {
+            let root = match f.slot() {
+                Slot::RootText(name) => Root::Text(doc.get_or_insert_text(name)),
+                Slot::RootXml(name) => Root::Xml(doc.get_or_insert_xml_fragment(name)),
+                Slot::Fields(_) => Root::Map(doc.get_or_insert_map(FIELDS_MAP)),
+                Slot::Meta(_) => Root::Map(doc.get_or_insert_map(META_MAP)),
+            };
+            (f, root)
+        })
+        .collect();
+    let meta = doc.get_or_insert_map(META_MAP);
+    let mut txn = doc
+        .try_transact_mut()
+        .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
+    meta.insert(&mut txn, "slug", slug);
+    for (field, root) in slots {
+        let value = fields.get(&field.name).unwrap_or(&Value::Null);
+        match root {
+            Root::Text(text) => {
+                let len = text.len(&txn);
+                text.remove_range(&mut txn, 0, len);
+                text.insert(&mut txn, 0, value.as_str().unwrap_or_default());
+            }
+            Root::Xml(fragment) => {
+                let len = fragment.len(&txn);
+                fragment.remove_range(&mut txn, 0, len);
+                let content = value
+                    .pointer("/json/content")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                children(&mut txn, &mut Parent::Fragment(fragment), &content, 0);
+            }
+            Root::Map(map) if value.is_null() => {
+                map.remove(&mut txn, &field.name);
+            }
+            Root::Map(map) => {
+                map.insert(&mut txn, field.name.as_str(), any(value, 0));
+            }
+        }
+    }
+    Ok(txn.encode_update_v1())
+}
+
+/// Where a field is written back.
+enum Root {
+    Text(yrs::TextRef),
+    Xml(yrs::XmlFragmentRef),
+    /// The `fields` map (or `meta`, for the built-in post fields kept there).
+    Map(yrs::MapRef),
+}
+
+/// A published value as a Yjs value (a number is a JSON number, as stock Yjs writes it).
+/// Published values are flat (tags, `{id}`, `{src, alt}`); deeper than [`MAX_DEPTH`] is cut.
+fn any(value: &Value, depth: usize) -> Any {
+    if depth > MAX_DEPTH {
+        return Any::Null;
+    }
+    match value {
+        Value::Null => Any::Null,
+        Value::Bool(b) => Any::Bool(*b),
+        Value::Number(n) => Any::Number(yrs::Number::Float(n.as_f64().unwrap_or_default())),
+        Value::String(s) => Any::from(s.as_str()),
+        Value::Array(items) => Any::from(
+            items
+                .iter()
+                .map(|v| any(v, depth + 1))
+                .collect::<Vec<Any>>(),
+        ),
+        Value::Object(map) => Any::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), any(v, depth + 1)))
+                .collect::<HashMap<String, Any>>(),
+        ),
+    }
 }
 
 enum Parent {
@@ -286,5 +384,95 @@ mod tests {
             .unwrap();
         assert_eq!(html(&extract(&peer).unwrap()), expected_html);
         assert!(!update.is_empty());
+    }
+
+    /// An `articles` entry written by the contract, every field but `cover` set.
+    fn entry_doc(client: u64, headline: &str, words: &str, rating: f64, tags: &[&str]) -> Doc {
+        let doc = Doc::with_client_id(client);
+        let (text, body, fields) = (
+            doc.get_or_insert_text("headline"),
+            doc.get_or_insert_xml_fragment("body"),
+            doc.get_or_insert_map(FIELDS_MAP),
+        );
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, headline);
+        let p = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+        let t = p.push_back(&mut txn, XmlTextPrelim::new(""));
+        let bold = Attrs::from([(Arc::from("bold"), Any::from(HashMap::<String, Any>::new()))]);
+        t.insert_with_attributes(&mut txn, 0, words, bold);
+        fields.insert(&mut txn, "rating", rating);
+        fields.insert(&mut txn, "featured", true);
+        fields.insert(&mut txn, "day", "2026-02-28");
+        fields.insert(&mut txn, "at", "2026-11-23T10:00:00+01:00");
+        fields.insert(&mut txn, "category", "news");
+        let tags: Vec<Any> = tags.iter().map(|t| Any::from(*t)).collect();
+        fields.insert(&mut txn, "tags", Any::from(tags));
+        fields.insert(
+            &mut txn,
+            "author",
+            Any::from(HashMap::from([("id".to_string(), Any::from("person-1"))])),
+        );
+        drop(txn);
+        doc
+    }
+
+    #[test]
+    fn restoring_an_entry_writes_every_field_back_to_its_slot() {
+        use crate::content::fields::{entry_json, read};
+        use crate::publish::render_entry;
+        let articles = crate::testing::articles();
+        let published = entry_doc(1, "Version one", "Bold words", 4.0, &["rust", "cms"]);
+        let rendered = render_entry(
+            &articles,
+            &read(&published, &articles).unwrap(),
+            "v-one".into(),
+        );
+        let fields = rendered.entry.expect("an entry").fields;
+
+        // The draft moved on: other values, a cover added, the slug changed.
+        let draft = entry_doc(2, "A rewrite", "Other words", 2.0, &["edge"]);
+        {
+            let cover = HashMap::from([
+                ("src".to_string(), Any::from("/c.png")),
+                ("alt".to_string(), Any::from("")),
+            ]);
+            let map = draft.get_or_insert_map(FIELDS_MAP);
+            let meta = draft.get_or_insert_map(META_MAP);
+            let mut txn = draft.transact_mut();
+            map.insert(&mut txn, "cover", Any::from(cover));
+            meta.insert(&mut txn, "slug", "rewritten");
+        }
+        let before = draft
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let update = restore_entry(&draft, &articles, "v-one", &fields).unwrap();
+
+        let want = entry_json(&articles, &read(&published, &articles).unwrap());
+        let got = entry_json(&articles, &read(&draft, &articles).unwrap());
+        assert_eq!(got["fields"], want["fields"]);
+        assert_eq!(
+            got["fields"]["cover"],
+            Value::Null,
+            "a value the version did not have is cleared"
+        );
+        assert_eq!(got["slug"], "v-one");
+        assert_eq!(
+            got["fields"]["body"]["html"],
+            "<p><strong>Bold words</strong></p>"
+        );
+
+        // The update alone brings a copy of the moved-on draft to the same place.
+        let copy = Doc::with_client_id(3);
+        {
+            let mut txn = copy.transact_mut();
+            txn.apply_update(yrs::Update::decode_v1(&before).unwrap())
+                .unwrap();
+            txn.apply_update(yrs::Update::decode_v1(&update).unwrap())
+                .unwrap();
+        }
+        assert_eq!(
+            entry_json(&articles, &read(&copy, &articles).unwrap())["fields"],
+            want["fields"]
+        );
     }
 }

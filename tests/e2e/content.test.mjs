@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { startFolio, editDoc, paragraph, waitFor } from './folio.mjs';
+import { startFolio, editDoc, paragraph, waitFor, connect, disconnect, synced } from './folio.mjs';
 
 let folio;
 before(async () => { folio = await startFolio('content'); });
@@ -84,8 +84,6 @@ test('entries publish once valid, under a slug unique in their collection', asyn
   await editDoc(folio, post, (doc) => doc.getText('title').insert(0, 'One'));
   const postRes = await send(`/api/docs/${post}/publish`, 'POST');
   assert.deepEqual([postRes.status, (await postRes.json()).slug], [200, 'one']);
-  // Restoring an entry's version is not built: refused, the draft untouched.
-  assert.equal((await send(`/api/docs/${published[0].id}/versions/1/restore`, 'POST')).status, 501);
 });
 
 test('an entry reads back typed, with ETag/304 and CORS; unknown ones are 404', async () => {
@@ -185,6 +183,35 @@ test('unpublishing takes an entry out of lists, filters and reads; republishing 
   assert.deepEqual(await slugs('?tags=edge'), ['four', 'three']);
   assert.deepEqual((await read('/api/content/articles/three')).body.fields.tags, ['crdt', 'edge']);
   assert.equal((await read('/api/content/articles/three')).body.version, 2);
+
+  // Restoring version 1 writes its fields back into the draft, live for a connected editor.
+  const editor = connect(folio, three.id);
+  try {
+    await synced(editor.provider);
+    await editDoc(folio, three.id, (doc) => {
+      doc.getText('headline').delete(0, doc.getText('headline').length);
+      doc.getText('headline').insert(0, 'Three, rewritten');
+      doc.getMap('fields').delete('day');
+      doc.getMap('meta').set('slug', 'moved');
+    });
+    const restored = await send(`/api/docs/${three.id}/versions/1/restore`, 'POST');
+    assert.deepEqual(await restored.json(), { restored: 1, slug: 'three' });
+    await waitFor(() => editor.doc.getText('headline').toString() === 'Three', 10_000, 'the editor sees the restore');
+    assert.deepEqual(editor.doc.getMap('fields').get('tags'), ['rust', 'crdt']);
+    assert.equal(editor.doc.getMap('fields').get('day'), '2026-03-05');
+    assert.equal(editor.doc.getMap('meta').get('slug'), 'three');
+    const draft = await (await folio.api(`/api/docs/${three.id}`)).json();
+    assert.deepEqual([draft.fields.headline, draft.fields.rating, draft.fields.tags, draft.problems], ['Three', 1, ['rust', 'crdt'], []]);
+    assert.equal((await send(`/api/docs/${three.id}/versions/9/restore`, 'POST')).status, 404);
+    // The draft's preview page shows the entry's fields under their names.
+    const { url } = await (await send(`/api/docs/${three.id}/preview`, 'POST')).json();
+    const page = await (await fetch(url)).text();
+    assert.match(page, /<title>Three/);
+    assert.match(page, /<section><h2>tags<\/h2><p>rust, crdt<\/p><\/section>/);
+    assert.match(page, /<section><h2>rating<\/h2><p>1<\/p><\/section>/);
+  } finally {
+    disconnect(editor);
+  }
 });
 
 test('a schema change is refused only when it would invalidate published entries, and names them', async () => {

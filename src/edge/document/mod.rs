@@ -212,7 +212,7 @@ impl DocumentObject {
         }
         let not_found = || EdgeError::api(404, "not_found", "no such route on a document");
         match route.map_err(|_| not_found())? {
-            Route::PreviewPage { doc } => self.preview_page(&doc),
+            Route::PreviewPage { doc } => self.preview_page(&doc).await,
             Route::DocState { .. } => self.document_state(),
             Route::Draft { doc } => self.draft(&doc).await,
             Route::Export { doc } => self.export(&doc),

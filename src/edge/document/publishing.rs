@@ -12,6 +12,7 @@ use worker::{console_error, D1Database, Request, Response};
 
 use super::DocumentObject;
 use crate::content::fields;
+use crate::content::restore::restore_entry;
 use crate::content::schema::Collection;
 use crate::content::schema::POSTS;
 use crate::doc_id::DocId;
@@ -397,14 +398,9 @@ impl DocumentObject {
     /// `POST /api/docs/{doc}/versions/{n}/restore`: makes the draft equal version `version`,
     /// live for every connected editor.
     pub(super) async fn restore(&self, id: &DocId, version: u64) -> Result<Response> {
-        if self.collection(id).await?.collection.name != POSTS {
-            // A version of an entry holds its fields, not a post's title and body: writing
-            // it back as a post would clear the draft.
-            return Err(EdgeError::api(
-                501,
-                "not_implemented",
-                "restoring a version of an entry of a collection is not available yet",
-            ));
+        let defined = self.collection(id).await?;
+        if defined.collection.name != POSTS {
+            return self.restore_entry(id, &defined.collection, version).await;
         }
         let (db, _) = self.bindings()?;
         let post = d1::version(&db, id.as_str(), version)
@@ -432,6 +428,36 @@ impl DocumentObject {
             200,
             &json!({ "restored": version, "title": post.content.title }),
         )
+    }
+
+    /// Restores version `version` of an entry: its slug and fields, each written back to its
+    /// slot under the collection's definition in force (see [`restore_entry`]).
+    async fn restore_entry(
+        &self,
+        id: &DocId,
+        collection: &Collection,
+        version: u64,
+    ) -> Result<Response> {
+        let (db, _) = self.bindings()?;
+        let (slug, fields) = d1::entry_version(&db, id.as_str(), version)
+            .await
+            .map_err(|e| unavailable("D1 is unavailable", e))?
+            .ok_or_else(|| {
+                EdgeError::api(
+                    404,
+                    "version_not_found",
+                    format!("no published version {version}"),
+                )
+            })?;
+        let mut journal = self.journal(now_ms())?;
+        if journal.checkpoint("restore.fetched").is_err() && self.crashed(&journal) {
+            return Err(crash_problem().into());
+        }
+        self.live.with_settled_room(|room| {
+            room.edit(|doc| restore_entry(doc, collection, &slug, &fields))
+        })?;
+        self.live.flush(now_ms());
+        json_response(200, &json!({ "restored": version, "slug": slug }))
     }
 
     /// `POST /api/docs/{doc}/faults` `{"crash_at": step}`: the test-only fault switch. Off

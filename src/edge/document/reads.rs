@@ -65,10 +65,21 @@ impl DocumentObject {
     }
 
     /// `GET /preview/{doc}`: the draft rendered as its published page would be.
-    pub(super) fn preview_page(&self, id: &DocId) -> Result<Response> {
-        let content = self.content()?;
-        let slug = slug_for(&content).unwrap_or_else(|| id.to_string());
-        let rendered = render_for_publish(&content, slug);
+    pub(super) async fn preview_page(&self, id: &DocId) -> Result<Response> {
+        let defined = self.collection(id).await?;
+        let rendered = if defined.collection.name == POSTS {
+            let content = self.content()?;
+            let slug = slug_for(&content).unwrap_or_else(|| id.to_string());
+            render_for_publish(&content, slug)
+        } else {
+            // An entry: its fields under their labels, titled by its first text field.
+            let entry = self.entry(&defined.collection)?;
+            let slug = crate::publish::slug_for_entry(&defined.collection, &entry)
+                .unwrap_or_else(|| id.to_string());
+            let mut page = crate::publish::render_entry(&defined.collection, &entry, slug);
+            page.html = crate::content::render::entry_html(&defined.collection, &entry);
+            page
+        };
         // The URL carries the token: never cache or index the draft (the page headers
         // already keep the referrer from leaking it).
         let response = crate::edge::reader::page_response(&rendered)?;

@@ -470,6 +470,28 @@ pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Opti
     }
 }
 
+/// Version `version` of an entry: its slug and its fields (from its body).
+///
+/// # Errors
+/// D1's error, as text; a version whose body is missing.
+pub async fn entry_version(
+    db: &D1Database,
+    doc_id: &str,
+    version: u64,
+) -> Result<Option<(String, serde_json::Value)>, String> {
+    let query =
+        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
+    let Some(row) =
+        first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await?
+    else {
+        return Ok(None);
+    };
+    let body = body_of(db, &row)
+        .await?
+        .ok_or_else(|| format!("version {version} of {doc_id} has no body"))?;
+    Ok(Some((row.slug, body.fields)))
+}
+
 /// What the document list shows of a document's publishing, besides its post row.
 pub struct Registry {
     /// The earliest pending scheduled publish (ms).
