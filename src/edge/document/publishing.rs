@@ -396,68 +396,54 @@ impl DocumentObject {
     }
 
     /// `POST /api/docs/{doc}/versions/{n}/restore`: makes the draft equal version `version`,
-    /// live for every connected editor.
+    /// live for every connected editor: a post's title, body and metadata, or an entry's slug
+    /// and fields, each written back to its slot under the definition in force
+    /// ([`restore_entry`]).
     pub(super) async fn restore(&self, id: &DocId, version: u64) -> Result<Response> {
         let defined = self.collection(id).await?;
-        if defined.collection.name != POSTS {
-            return self.restore_entry(id, &defined.collection, version).await;
-        }
         let (db, _) = self.bindings()?;
-        let post = d1::version(&db, id.as_str(), version)
-            .await
-            .map_err(|e| unavailable("D1 is unavailable", e))?
-            .ok_or_else(|| {
-                EdgeError::api(
-                    404,
-                    "version_not_found",
-                    format!("no published version {version}"),
-                )
-            })?;
-        // Restoring has one durable write, the local one below (stored with its log entry
-        // before it is relayed): a crash before it leaves the draft as it was, and the
-        // request can simply be retried. The fault switch proves it.
-        let mut journal = self.journal(now_ms())?;
-        if journal.checkpoint("restore.fetched").is_err() && self.crashed(&journal) {
-            return Err(crash_problem().into());
+        let missing = || {
+            EdgeError::api(
+                404,
+                "version_not_found",
+                format!("no published version {version}"),
+            )
+        };
+        let d1_down = |e: String| unavailable("D1 is unavailable", e);
+        if defined.collection.name == POSTS {
+            let post = d1::version(&db, id.as_str(), version)
+                .await
+                .map_err(d1_down)?
+                .ok_or_else(missing)?;
+            self.restore_draft(|doc| crate::content::restore::restore(doc, &post))?;
+            json_response(
+                200,
+                &json!({ "restored": version, "title": post.content.title }),
+            )
+        } else {
+            let (slug, fields) = d1::entry_version(&db, id.as_str(), version)
+                .await
+                .map_err(d1_down)?
+                .ok_or_else(missing)?;
+            self.restore_draft(|doc| restore_entry(doc, &defined.collection, &slug, &fields))?;
+            json_response(200, &json!({ "restored": version, "slug": slug }))
         }
-        self.live.with_settled_room(|room| {
-            room.edit(|doc| crate::content::restore::restore(doc, &post))
-        })?;
-        self.live.flush(now_ms());
-        json_response(
-            200,
-            &json!({ "restored": version, "title": post.content.title }),
-        )
     }
 
-    /// Restores version `version` of an entry: its slug and fields, each written back to its
-    /// slot under the collection's definition in force (see [`restore_entry`]).
-    async fn restore_entry(
+    /// Applies a restore's edit to the draft. Restoring has one durable write, this local one
+    /// (stored with its log entry before it is relayed): a crash before it leaves the draft as
+    /// it was, and the request can simply be retried. The fault switch proves it.
+    fn restore_draft(
         &self,
-        id: &DocId,
-        collection: &Collection,
-        version: u64,
-    ) -> Result<Response> {
-        let (db, _) = self.bindings()?;
-        let (slug, fields) = d1::entry_version(&db, id.as_str(), version)
-            .await
-            .map_err(|e| unavailable("D1 is unavailable", e))?
-            .ok_or_else(|| {
-                EdgeError::api(
-                    404,
-                    "version_not_found",
-                    format!("no published version {version}"),
-                )
-            })?;
+        edit: impl FnOnce(&yrs::Doc) -> Result<Vec<u8>, crate::error::Error>,
+    ) -> Result<()> {
         let mut journal = self.journal(now_ms())?;
         if journal.checkpoint("restore.fetched").is_err() && self.crashed(&journal) {
             return Err(crash_problem().into());
         }
-        self.live.with_settled_room(|room| {
-            room.edit(|doc| restore_entry(doc, collection, &slug, &fields))
-        })?;
+        self.live.with_settled_room(|room| room.edit(edit))?;
         self.live.flush(now_ms());
-        json_response(200, &json!({ "restored": version, "slug": slug }))
+        Ok(())
     }
 
     /// `POST /api/docs/{doc}/faults` `{"crash_at": step}`: the test-only fault switch. Off

@@ -456,15 +456,23 @@ pub const VERSION_COLUMNS: &str =
     "v.doc_id, v.version, v.slug, v.title, v.excerpt, v.tags, v.html, \
     v.json, v.text, v.word_count, v.content_hash, v.published_at, v.first_published_at, v.parts";
 
+/// The row of version `version` of document `doc_id`.
+async fn version_row(
+    db: &D1Database,
+    doc_id: &str,
+    version: u64,
+) -> Result<Option<VersionRow>, String> {
+    let query =
+        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
+    first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await
+}
+
 /// One version of a document from D1.
 ///
 /// # Errors
 /// D1's error, as text.
 pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Option<Post>, String> {
-    let query =
-        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
-    let row = first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await?;
-    match row {
+    match version_row(db, doc_id, version).await? {
         Some(row) => load_post(db, row).await.map(Some),
         None => Ok(None),
     }
@@ -479,11 +487,7 @@ pub async fn entry_version(
     doc_id: &str,
     version: u64,
 ) -> Result<Option<(String, serde_json::Value)>, String> {
-    let query =
-        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
-    let Some(row) =
-        first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await?
-    else {
+    let Some(row) = version_row(db, doc_id, version).await? else {
         return Ok(None);
     };
     let body = body_of(db, &row)
@@ -706,20 +710,10 @@ pub async fn entry(
     let Some(row) = first::<EntryRow>(db, sql, &[js(collection), js(slug)], None).await? else {
         return Ok(None);
     };
-    let query =
-        format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
-    let version = first::<VersionRow>(
-        db,
-        &query,
-        &[js(&row.doc_id), num(row.version as i64)],
-        None,
-    )
-    .await?
-    .ok_or_else(|| format!("version {} of {} is missing", row.version, row.doc_id))?;
-    let body = body_of(db, &version)
+    let (_, fields) = entry_version(db, &row.doc_id, row.version as u64)
         .await?
-        .ok_or_else(|| format!("version {} of {} has no body", row.version, row.doc_id))?;
-    Ok(Some((row, body.fields)))
+        .ok_or_else(|| format!("version {} of {} is missing", row.version, row.doc_id))?;
+    Ok(Some((row, fields)))
 }
 
 /// A published entry as a schema change judges it: its list summary (its fields but rich text;
