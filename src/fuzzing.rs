@@ -170,7 +170,10 @@ pub const TAGS: &[&str] = &[
     "s",
     "u",
 ];
-pub const ATTRS: &[&str] = &["href", "src", "alt", "title", "start", "class", "rel"];
+pub const ATTRS: &[&str] = &[
+    "href", "src", "alt", "title", "start", "class", "rel", "srcset", "sizes", "width", "height",
+    "loading", "decoding",
+];
 
 /// Checks `html` against the allowlists: every tag and attribute is the renderer's own, and
 /// no URL attribute holds an executable scheme.
@@ -325,6 +328,38 @@ pub fn schema(data: &[u8]) {
         assert!(q.filters.len() <= MAX_FILTERS);
         for filter in &q.filters {
             assert!(collection.field(&filter.field).is_some(), "{filter:?}");
+        }
+    }
+}
+
+/// An upload, declared as each accepted type: probing never panics, a size it accepts is in
+/// bounds and agrees with the sniffed type, and a small enough image goes through the variant
+/// path (decode, orient, downscale, encode) without panicking, its result probing as the type
+/// and width asked.
+pub fn media(data: &[u8]) {
+    use crate::media::probe::{probe, sniff, MAX_DIMENSION};
+    use crate::media::{variant, MediaType};
+    let sniffed = sniff(data);
+    for t in MediaType::ALL {
+        let Ok(p) = probe(data, Some(t.mime())) else {
+            continue;
+        };
+        assert_eq!(Ok(p.media_type), sniffed);
+        assert_eq!(p.media_type, t);
+        if let Some(d) = p.dims {
+            assert!((1..=MAX_DIMENSION).contains(&d.width), "{d:?}");
+            assert!((1..=MAX_DIMENSION).contains(&d.height), "{d:?}");
+            // Small images only: the fuzzer's time goes to the headers.
+            if variant::resizable(t, p.dims)
+                && d.width > 1
+                && u64::from(d.width) * u64::from(d.height) <= 1 << 16
+            {
+                let width = d.width / 2;
+                if let Ok((bytes, out)) = variant::resize(data, t, width) {
+                    let made = probe(&bytes, Some(out.mime())).expect("a variant probes");
+                    assert_eq!(made.dims.map(|d| d.width), Some(width));
+                }
+            }
         }
     }
 }

@@ -40,6 +40,9 @@
 //!   policy     roles, scopes, what a principal may grant
 //!   routes     the HTTP surface parsed into a Route, with its access rule
 //!   throttle   token buckets: per client, per connection, and the penalty box
+//! media/     uploads in R2: ids from content hashes, type and size from headers, variants
+//!   probe      sniffing and header sizes (JPEG, PNG, GIF, WebP, AVIF), bounded reads
+//!   variant    the widths, srcset, and downscaling with the `image` crate
 //! openapi    the HTTP API as OpenAPI 3.1, one schema per collection
 //! testing    in-memory fakes (storage, journal, D1) that can fail both ways
 //! edge/      (wasm32) the worker's router, access, reader and authors' APIs, the
@@ -79,6 +82,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
+pub mod media;
 pub mod openapi;
 pub mod publish;
 pub mod sync;

@@ -54,3 +54,8 @@ fn render() {
 fn schema() {
     replay("schema", folio::fuzzing::schema);
 }
+
+#[test]
+fn media() {
+    replay("media", folio::fuzzing::media);
+}

@@ -232,6 +232,7 @@ fn element<T: ReadTxn>(txn: &T, el: &XmlElementRef, depth: usize, out: &mut Vec<
                     src,
                     alt: attr(el, txn, "alt").and_then(|a| any_str(&a)),
                     title: attr(el, txn, "title").and_then(|a| any_str(&a)),
+                    media: None,
                 },
                 None => return, // an image without a safe source is nothing
             }

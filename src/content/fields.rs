@@ -44,6 +44,8 @@ pub enum Value {
     Image {
         src: String,
         alt: String,
+        /// Attached by the edge before rendering, as for rich-text images.
+        media: Option<crate::media::MediaInfo>,
     },
 }
 
@@ -243,7 +245,11 @@ fn any_value(kind: &Kind, any: &Any) -> Read {
                 _ => None,
             };
             match (src, alt) {
-                (Some(src), Some(alt)) => Read::Value(Value::Image { src, alt }),
+                (Some(src), Some(alt)) => Read::Value(Value::Image {
+                    src,
+                    alt,
+                    media: None,
+                }),
                 _ => wrong(),
             }
         }
@@ -297,7 +303,15 @@ impl Value {
             Value::DateTime(_, at) => json!(iso8601(*at)),
             Value::Tags(tags) => json!(tags),
             Value::Reference(id) => json!({ "id": id.as_str() }),
-            Value::Image { src, alt } => json!({ "src": src, "alt": alt }),
+            Value::Image { src, alt, media } => {
+                let mut image = json!({ "src": src, "alt": alt });
+                if let Some(attrs) = super::render::media_attrs(src, media.as_ref()) {
+                    for (k, v) in attrs {
+                        image[k] = v;
+                    }
+                }
+                image
+            }
         }
     }
 }
@@ -550,7 +564,8 @@ mod tests {
             value("cover"),
             Value::Image {
                 src: "https://x/y.png".into(),
-                alt: "A".into()
+                alt: "A".into(),
+                media: None,
             }
         );
         assert_eq!(validate(&articles(), &entry), vec![]);

@@ -45,6 +45,9 @@ pub enum Node {
         src: String,
         alt: Option<String>,
         title: Option<String>,
+        /// What the edge knows of the media file `src` refers to (`/media/{id}`), attached
+        /// before rendering for readers ([`crate::media::attach`]); never read from the CRDT.
+        media: Option<crate::media::MediaInfo>,
     },
 }
 

@@ -53,12 +53,10 @@ pub fn entry_html(collection: &Collection, entry: &Entry) -> String {
         out.push_str("</h2>");
         match value {
             FieldValue::RichText(nodes) => nodes_html(nodes, &mut out),
-            FieldValue::Image { src, alt } => {
-                out.push_str("<p><img src=\"");
-                escape(src, &mut out);
-                out.push_str("\" alt=\"");
-                escape(alt, &mut out);
-                out.push_str("\"></p>");
+            FieldValue::Image { src, alt, media } => {
+                out.push_str("<p>");
+                img_html(src, Some(alt), None, media.as_ref(), &mut out);
+                out.push_str("</p>");
             }
             FieldValue::Number(n) => {
                 out.push_str("<p>");
@@ -160,22 +158,12 @@ fn node_html(node: &Node, out: &mut String) {
         }
         Node::HardBreak => out.push_str("<br>"),
         Node::HorizontalRule => out.push_str("<hr>"),
-        Node::Image { src, alt, title } => {
-            out.push_str("<img src=\"");
-            escape(src, out);
-            out.push('"');
-            if let Some(alt) = alt {
-                out.push_str(" alt=\"");
-                escape(alt, out);
-                out.push('"');
-            }
-            if let Some(title) = title {
-                out.push_str(" title=\"");
-                escape(title, out);
-                out.push('"');
-            }
-            out.push('>');
-        }
+        Node::Image {
+            src,
+            alt,
+            title,
+            media,
+        } => img_html(src, alt.as_deref(), title.as_deref(), media.as_ref(), out),
         Node::Block { kind, children } => {
             let (open, close): (String, &str) = match kind {
                 Block::Paragraph => ("<p>".into(), "</p>"),
@@ -200,6 +188,69 @@ fn node_html(node: &Node, out: &mut String) {
             out.push_str(close);
         }
     }
+}
+
+/// What readers get beside an image's `src` when it is a Folio media file the edge knows:
+/// `width` and `height` (its displayed size, so the page does not shift as it loads), and
+/// for an image with variants `srcset` and `sizes`. `None` for any other image.
+pub fn media_attrs(
+    src: &str,
+    media: Option<&crate::media::MediaInfo>,
+) -> Option<Vec<(&'static str, Value)>> {
+    let media = media.filter(|_| crate::media::id_in_src(src).is_some())?;
+    let dims = media.dims?;
+    let mut attrs = vec![("width", dims.width.into()), ("height", dims.height.into())];
+    if let Some((_, srcset, sizes)) = crate::media::variant::srcset(src, media.media_type, dims) {
+        attrs.push(("srcset", srcset.into()));
+        attrs.push(("sizes", sizes.into()));
+    }
+    Some(attrs)
+}
+
+/// An `<img>`: lazily loaded, decoded off the main thread, and for a known media file with
+/// its size, a screen-sized `src` and the `srcset` of its variants.
+fn img_html(
+    src: &str,
+    alt: Option<&str>,
+    title: Option<&str>,
+    media: Option<&crate::media::MediaInfo>,
+    out: &mut String,
+) {
+    let known = media.filter(|_| crate::media::id_in_src(src).is_some());
+    let variants = known.and_then(|m| {
+        let dims = m.dims?;
+        crate::media::variant::srcset(src, m.media_type, dims)
+    });
+    out.push_str("<img src=\"");
+    escape(
+        variants.as_ref().map_or(src, |(fallback, ..)| fallback),
+        out,
+    );
+    out.push('"');
+    if let Some((_, srcset, sizes)) = &variants {
+        out.push_str(" srcset=\"");
+        escape(srcset, out);
+        out.push_str("\" sizes=\"");
+        escape(sizes, out);
+        out.push('"');
+    }
+    if let Some(dims) = known.and_then(|m| m.dims) {
+        out.push_str(&format!(
+            " width=\"{}\" height=\"{}\"",
+            dims.width, dims.height
+        ));
+    }
+    // An image without alt text is announced by its file name; an empty alt marks it as
+    // decorative, which is the honest default when the author wrote none.
+    out.push_str(" alt=\"");
+    escape(alt.unwrap_or(""), out);
+    out.push('"');
+    if let Some(title) = title {
+        out.push_str(" title=\"");
+        escape(title, out);
+        out.push('"');
+    }
+    out.push_str(" loading=\"lazy\" decoding=\"async\">");
 }
 
 fn heading_close(level: u8) -> &'static str {
@@ -269,11 +320,18 @@ fn node_json(node: &Node) -> Value {
         }
         Node::HardBreak => typed("hardBreak", None, None),
         Node::HorizontalRule => typed("horizontalRule", None, None),
-        Node::Image { src, alt, title } => typed(
-            "image",
-            Some(json!({"src": src, "alt": alt, "title": title})),
-            None,
-        ),
+        Node::Image {
+            src,
+            alt,
+            title,
+            media,
+        } => {
+            let mut attrs = json!({"src": src, "alt": alt, "title": title});
+            for (k, v) in media_attrs(src, media.as_ref()).unwrap_or_default() {
+                attrs[k] = v;
+            }
+            typed("image", Some(attrs), None)
+        }
         Node::Block { kind, children } => {
             let (name, attrs) = match kind {
                 Block::Paragraph => ("paragraph", None),
@@ -385,6 +443,7 @@ mod tests {
                     src: "/a.png".into(),
                     alt: Some("an \"image\"".into()),
                     title: None,
+                    media: None,
                 },
             ],
         }
@@ -397,7 +456,7 @@ mod tests {
             "<h2>Intro</h2><p>Hello <strong>bold</strong> &amp; <a href=\"https://x.y/?a=1&amp;b=&quot;2&quot;\" \
              rel=\"noopener noreferrer nofollow\"><em>&lt;linked&gt;</em></a><br>two words</p>\
              <ol start=\"3\"><li><p>item</p></li></ol><pre><code class=\"language-rust\">let x = 1 &lt; 2;</code></pre>\
-             <hr><img src=\"/a.png\" alt=\"an &quot;image&quot;\">"
+             <hr><img src=\"/a.png\" alt=\"an &quot;image&quot;\" loading=\"lazy\" decoding=\"async\">"
         );
     }
 
@@ -429,6 +488,54 @@ mod tests {
             doc["content"][5]["attrs"],
             json!({"src": "/a.png", "alt": "an \"image\"", "title": null})
         );
+    }
+
+    #[test]
+    fn a_known_media_image_gets_its_size_and_srcset_and_others_do_not() {
+        use crate::media::{Dims, MediaInfo, MediaType};
+        let id = "0123456789abcdef0123456789abcdef";
+        let image = |src: &str, media_type, width| Node::Image {
+            src: src.into(),
+            alt: Some("A cat".into()),
+            title: None,
+            media: Some(MediaInfo {
+                media_type,
+                dims: Some(Dims {
+                    width,
+                    height: width / 2,
+                }),
+            }),
+        };
+        let url = format!("/media/{id}");
+        let content = |node| Content {
+            body: vec![node],
+            ..Content::default()
+        };
+        assert_eq!(
+            html(&content(image(&url, MediaType::Jpeg, 2000))),
+            format!(
+                "<img src=\"{url}?w=1280\" srcset=\"{url}?w=320 320w, {url}?w=640 640w, \
+                 {url}?w=960 960w, {url}?w=1280 1280w, {url}?w=1920 1920w, {url} 2000w\" \
+                 sizes=\"(max-width: 2000px) 100vw, 2000px\" width=\"2000\" height=\"1000\" \
+                 alt=\"A cat\" loading=\"lazy\" decoding=\"async\">"
+            )
+        );
+        // A GIF has no variants, but its size.
+        assert_eq!(
+            html(&content(image(&url, MediaType::Gif, 400))),
+            format!("<img src=\"{url}\" width=\"400\" height=\"200\" alt=\"A cat\" loading=\"lazy\" decoding=\"async\">")
+        );
+        // Info attached to a URL that is not a media path is ignored.
+        assert_eq!(
+            html(&content(image("https://x.y/c.png", MediaType::Jpeg, 2000))),
+            "<img src=\"https://x.y/c.png\" alt=\"A cat\" loading=\"lazy\" decoding=\"async\">"
+        );
+        let json = prosemirror_json(&content(image(&url, MediaType::Png, 800)));
+        assert_eq!(json["content"][0]["attrs"]["width"], 800);
+        assert!(json["content"][0]["attrs"]["srcset"]
+            .as_str()
+            .unwrap()
+            .ends_with("800w"));
     }
 
     #[test]
@@ -464,6 +571,7 @@ mod tests {
                     Read::Value(V::Image {
                         src: "/c.png".into(),
                         alt: "A \"quote\"".into(),
+                        media: None,
                     }),
                 ),
             ],
@@ -475,7 +583,7 @@ mod tests {
              <section><h2>rating</h2><p>4</p></section>\
              <section><h2>featured</h2><p>yes</p></section>\
              <section><h2>tags</h2><p>a, b&quot;</p></section>\
-             <section><h2>cover</h2><p><img src=\"/c.png\" alt=\"A &quot;quote&quot;\"></p></section>"
+             <section><h2>cover</h2><p><img src=\"/c.png\" alt=\"A &quot;quote&quot;\" loading=\"lazy\" decoding=\"async\"></p></section>"
         );
     }
 }

@@ -4,8 +4,10 @@ use super::Rendered;
 use crate::content::render::escape;
 
 /// The public page's Content-Security-Policy: no script at all, no plugins, no framing, no
-/// form posts, images from anywhere over https; the page's own inline style.
-pub const PAGE_CSP: &str = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; \
+/// form posts, images from Folio's media (`'self'`) and anywhere over https; the page's own
+/// inline style.
+pub const PAGE_CSP: &str =
+    "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Cache policy of published content: short in browsers, longer at the edge, revalidated by
@@ -23,7 +25,7 @@ pub fn page_html(content: &Rendered) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"description\" content=\"{excerpt}\"><title>{title}</title>\
          <style>body{{max-width:42rem;margin:2rem auto;padding:0 1rem;font:1.1rem/1.6 system-ui,sans-serif;color:#222}}\
-         img{{max-width:100%}}pre{{overflow:auto;background:#f4f4f4;padding:.75rem}}</style></head>\
+         img{{max-width:100%;height:auto}}pre{{overflow:auto;background:#f4f4f4;padding:.75rem}}</style></head>\
          <body><article><h1>{title}</h1>{}</article></body></html>\n",
         content.html
     )
