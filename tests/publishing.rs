@@ -22,6 +22,7 @@ fn rendered(slug: &str, body: &str) -> Rendered {
         word_count: 1,
         content_hash: format!("hash-of-{slug}-{body}"),
         entry: None,
+        media: vec![],
     }
 }
 

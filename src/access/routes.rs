@@ -85,6 +85,14 @@ pub enum Route<'a> {
     Collection { name: &'a str },
     /// `PUT /api/collections/{name}?force=true`: a new version of a collection's definition.
     CollectionUpdate { name: &'a str },
+    /// `POST /api/media?filename=&alt=`: upload a file (the raw bytes as the body).
+    MediaUpload,
+    /// `GET /api/media?limit=&cursor=`: the media library, newest first.
+    MediaList,
+    /// `DELETE /api/media/{id}`: delete a file no document refers to.
+    MediaDelete { id: &'a str },
+    /// `GET /media/{id}?w=`: a media file (or an image's width variant), public.
+    Media { id: &'a str },
 }
 
 /// What a [`Route`] requires of the request.
@@ -100,6 +108,9 @@ pub enum Access {
     Role(Role, Option<DocId>),
     /// Any signed-in principal, whatever its role and scope.
     SignedIn,
+    /// A principal with at least this role, whatever its document scope: the media library is
+    /// shared by every document, so an author scoped to one can still upload and pick images.
+    Library(Role),
 }
 
 impl Route<'_> {
@@ -142,7 +153,12 @@ impl Route<'_> {
             | Route::Content { .. }
             | Route::ContentEntry { .. }
             | Route::SignIn
-            | Route::SignOut => Access::Public,
+            | Route::SignOut
+            | Route::Media { .. } => Access::Public,
+            Route::MediaUpload => Access::Library(Writer),
+            Route::MediaList => Access::Library(Viewer),
+            // A deletion affects every document: an editor of all of them.
+            Route::MediaDelete { .. } => Access::Role(Editor, None),
             Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
             Route::Tokens | Route::Session => Access::SignedIn,
             // Definitions are what every editor builds its form from, whatever its scope.
@@ -229,6 +245,16 @@ impl<'a> Route<'a> {
                 Err(RouteError::Invalid(Error::BadParameter {
                     parameter: "collection".into(),
                     message: "a collection name matches [a-z][a-z0-9_]{0,63}".into(),
+                }))
+            }
+        };
+        let media_id = |id: &'a str| {
+            if crate::media::is_id(id) {
+                Ok(id)
+            } else {
+                Err(RouteError::Invalid(Error::BadParameter {
+                    parameter: "id".into(),
+                    message: "a media id is 32 lowercase hex digits".into(),
                 }))
             }
         };
@@ -320,6 +346,18 @@ impl<'a> Route<'a> {
                 doc: doc(id)?,
                 version: version(n)?,
             }),
+            ["api", "media"] => match method {
+                "GET" => Ok(Route::MediaList),
+                "POST" => Ok(Route::MediaUpload),
+                _ => Err(RouteError::Method("GET, POST")),
+            },
+            ["api", "media", id] => {
+                if method != "DELETE" {
+                    return Err(RouteError::Method("DELETE"));
+                }
+                Ok(Route::MediaDelete { id: media_id(id)? })
+            }
+            ["media", id] => reader(Route::Media { id: media_id(id)? }),
             ["api", "posts"] => reader(Route::Posts),
             ["api", "posts", s] => reader(Route::Post { slug: slug(s)? }),
             ["api", "posts", s, "versions", n] => {
@@ -428,6 +466,41 @@ mod tests {
             ("POST", "/api/docs/d/preview"),
         ] {
             assert_ne!(need(m, p), Access::Public, "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn media_routes_and_their_rules() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let path = format!("/media/{id}");
+        assert_eq!(Route::parse("GET", &path), Ok(Route::Media { id }));
+        assert_eq!(Route::parse("GET", &path).unwrap().access(), Access::Public);
+        assert_eq!(
+            Route::parse("POST", "/api/media").unwrap().access(),
+            Access::Library(Role::Writer)
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/media").unwrap().access(),
+            Access::Library(Role::Viewer)
+        );
+        let delete = format!("/api/media/{id}");
+        assert_eq!(
+            Route::parse("DELETE", &delete).unwrap().access(),
+            Access::Role(Role::Editor, None)
+        );
+        assert_eq!(
+            Route::parse("GET", &delete),
+            Err(RouteError::Method("DELETE"))
+        );
+        for bad in [
+            "/media/ABC",
+            "/media/0123456789abcdef0123456789abcdef0",
+            "/media/..%2f",
+        ] {
+            assert!(
+                matches!(Route::parse("GET", bad), Err(RouteError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 

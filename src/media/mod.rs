@@ -4,6 +4,7 @@
 //! - [`probe`]: what an upload is, from its bytes (type, displayed size); hostile headers are
 //!   errors, never panics (fuzzed: `fuzz/fuzz_targets/media.rs`);
 //! - [`variant`]: the widths, the `srcset`, and how a variant is made;
+//! - [`range`]: the one byte range a reader asks for;
 //! - here: types, ids, and the media an image in a document refers to.
 //!
 //! A document refers to a media file by the path `/media/{id}` in an image's `src` (rich
@@ -12,12 +13,14 @@
 //! print `width`, `height` and `srcset` without trusting what an author's client wrote.
 
 pub mod probe;
+pub mod range;
 pub mod variant;
 
 use std::collections::BTreeMap;
 
 pub use probe::{Dims, Probe, ProbeError};
 
+use crate::content::fields::{Entry, Read, Value as FieldValue};
 use crate::content::Node;
 
 /// The largest upload, in bytes: 25 MB (R2 takes up to 5 GB in one put, a Worker's request
@@ -121,6 +124,32 @@ pub fn ids_in_nodes(nodes: &[Node], ids: &mut Vec<String>) {
         match node {
             Node::Image { src, .. } => push_id(src, ids),
             Node::Block { children, .. } => ids_in_nodes(children, ids),
+            _ => {}
+        }
+    }
+}
+
+/// Every media id an entry's image and rich-text fields refer to.
+pub fn ids_in_entry(entry: &Entry) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (_, read) in &entry.fields {
+        match read {
+            Read::Value(FieldValue::Image { src, .. }) => push_id(src, &mut ids),
+            Read::Value(FieldValue::RichText(nodes)) => ids_in_nodes(nodes, &mut ids),
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// Attaches what `known` says to an entry's image and rich-text fields.
+pub fn attach_entry(entry: &mut Entry, known: &Known) {
+    for (_, read) in &mut entry.fields {
+        match read {
+            Read::Value(FieldValue::Image { src, media, .. }) => {
+                *media = id_in_src(src).and_then(|id| known.get(id)).copied();
+            }
+            Read::Value(FieldValue::RichText(nodes)) => attach(nodes, known),
             _ => {}
         }
     }

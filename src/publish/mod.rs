@@ -3,6 +3,7 @@
 //! ([`schedule`]); what the document's object does next is planned here ([`plan`]); readers
 //! query posts ([`query`]) and read their public page ([`page`]).
 
+pub mod cache;
 pub mod filter;
 pub mod intent;
 pub mod page;

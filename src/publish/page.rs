@@ -10,9 +10,10 @@ pub const PAGE_CSP: &str =
     "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Cache policy of published content: short in browsers, longer at the edge, revalidated by
-/// ETag. A new version is visible everywhere within a minute.
-pub const POST_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
+/// Cache policy of published content: a minute in browsers, revalidated by ETag; five
+/// minutes in shared caches (`s-maxage`: the edge cache, which a publish purges, see
+/// [`super::cache`]).
+pub const POST_CACHE_CONTROL: &str = "public, max-age=60, s-maxage=300, stale-while-revalidate=300";
 
 /// The public HTML page of a post.
 pub fn page_html(content: &Rendered) -> String {

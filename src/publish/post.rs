@@ -47,6 +47,9 @@ pub struct Rendered {
     /// What an entry of a collection other than `posts` adds (a post has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<EntryRecord>,
+    /// The media files it refers to (recorded so that they cannot be deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
 }
 
 /// An entry of a collection, as published: its typed fields and the values readers filter
@@ -124,6 +127,7 @@ pub fn render_entry(collection: &Collection, entry: &Entry, slug: String) -> Ren
             summary,
             fields,
         }),
+        media: crate::media::ids_in_entry(entry),
         slug,
     }
 }
@@ -179,6 +183,11 @@ pub fn render_for_publish(content: &Content, slug: String) -> Rendered {
         html,
         content_hash,
         entry: None,
+        media: {
+            let mut ids = Vec::new();
+            crate::media::ids_in_nodes(&content.body, &mut ids);
+            ids
+        },
     }
 }
 
@@ -365,6 +374,7 @@ mod tests {
             word_count: 1,
             content_hash: "h".into(),
             entry: None,
+            media: vec![],
         };
         Post::new("d", 2, content, 1, 1)
     }

@@ -23,16 +23,16 @@ pub fn db(env: &Env) -> Result<D1Database, String> {
     env.d1("DB").map_err(|e| e.to_string())
 }
 
-fn js(s: &str) -> JsValue {
+pub(super) fn js(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
-fn num(n: i64) -> JsValue {
+pub(super) fn num(n: i64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
 /// Every row of `sql` with `binds`.
-async fn all<T: DeserializeOwned>(
+pub(super) async fn all<T: DeserializeOwned>(
     db: &D1Database,
     sql: &str,
     binds: &[JsValue],
@@ -48,7 +48,7 @@ async fn all<T: DeserializeOwned>(
 }
 
 /// The first row of `sql` with `binds` (or one column of it, with `column`).
-async fn first<T: DeserializeOwned>(
+pub(super) async fn first<T: DeserializeOwned>(
     db: &D1Database,
     sql: &str,
     binds: &[JsValue],
@@ -63,7 +63,7 @@ async fn first<T: DeserializeOwned>(
 }
 
 /// Runs a statement.
-async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), String> {
+pub(super) async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), String> {
     db.prepare(sql)
         .bind(binds)
         .map_err(|e| e.to_string())?
