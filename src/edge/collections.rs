@@ -306,7 +306,9 @@ pub async fn update(mut req: Request, env: &Env, name: &str) -> Result<Response>
             });
         }
     }
-    store(env, collection, current.version + 1, 200).await
+    let stored = store(env, collection, current.version + 1, 200).await?;
+    super::cache::purge(&crate::publish::cache::on_schema_change(name)).await;
+    Ok(stored)
 }
 
 /// What a change would do to the published entries of a collection.

@@ -31,9 +31,11 @@ pub(crate) async fn read_body(req: &mut Request, cap: usize) -> Result<Vec<u8>> 
     let declared = req.headers().get("Content-Length").ok().flatten();
     let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     let over = declared.is_some_and(|len| len > cap as u64);
-    if declared.is_some_and(|len| len > MAX_DRAIN_BYTES as u64) {
+    if over && declared.is_some_and(|len| len > MAX_DRAIN_BYTES as u64) {
         return Err(too_large()); // not even drained
     }
+    // Past this, reading stops: the cap, or the drain bound for a small cap.
+    let stop = cap.max(MAX_DRAIN_BYTES);
     // No body at all is an empty one.
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
@@ -51,7 +53,7 @@ pub(crate) async fn read_body(req: &mut Request, cap: usize) -> Result<Vec<u8>> 
             ));
         };
         seen = seen.saturating_add(chunk.len());
-        if seen > MAX_DRAIN_BYTES {
+        if seen > stop {
             return Err(too_large()); // cut off
         }
         if !over && seen <= cap {

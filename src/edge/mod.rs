@@ -6,6 +6,8 @@
 //! - [`access`]: credentials, identities forwarded to objects, tokens and sessions;
 //! - [`reader`] and [`authors`]: the reader API and the document registry (never wake an
 //!   object); [`collections`]: content types (definitions in D1, cached per isolate);
+//! - [`media`]: uploads in R2 and the public files; [`cache`]: the edge cache in front of
+//!   everything readers fetch;
 //! - `document/`: the Durable Object of one document;
 //! - `storage/`: SQLite, D1 and KV, each with every statement on it.
 //!
@@ -14,11 +16,13 @@
 
 mod access;
 mod authors;
+mod cache;
 mod collections;
 mod content;
 mod document;
 mod error;
 mod http;
+mod media;
 mod reader;
 mod storage;
 
@@ -72,7 +76,7 @@ fn sync_precheck(req: &Request, env: &Env) -> Result<()> {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
     let method = req.method().to_string();
     let route = match Route::parse(&method, &path) {
@@ -98,15 +102,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             | Route::OpenApi
             | Route::Content { .. }
             | Route::ContentEntry { .. }
+            | Route::Media { .. }
     );
-    match serve(route, req, &env).await {
+    match serve(route, req, &env, &ctx).await {
         Err(e) if public_read => reader::cors(e.response()?),
         result => respond(result),
     }
 }
 
+/// Whether the request has no query: only such lists are cached (see
+/// [`crate::publish::cache`]).
+fn no_query(req: &Request) -> Result<bool> {
+    Ok(req.url()?.query().is_none_or(str::is_empty))
+}
+
 /// Access control (the route's rule, before any handler or object runs), then the handler.
-async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
+async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let socket = matches!(route, Route::Sync { .. });
     if socket {
         sync_precheck(&req, env)?;
@@ -125,10 +136,18 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
         _ => Some(access::keys(env)?),
     };
     let who = match (&access, &keys) {
-        (Access::SignedIn | Access::Role(..), Some(keys)) => {
+        (Access::SignedIn | Access::Role(..) | Access::Library(..), Some(keys)) => {
             let who = access::authenticate(&req, keys, socket)?;
-            if let Access::Role(role, doc) = &access {
-                permit(&who.claims, *role, doc.as_ref())?;
+            match &access {
+                Access::Role(role, doc) => permit(&who.claims, *role, doc.as_ref())?,
+                Access::Library(role) if who.claims.role < *role => {
+                    return Err(AuthError::Role {
+                        have: who.claims.role,
+                        need: *role,
+                    }
+                    .into());
+                }
+                _ => {}
             }
             // Sockets have their own per-connection budget in the object.
             if !socket {
@@ -156,12 +175,25 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
             }),
         ),
         (Route::Health, ..) => json_response(200, &json!({ "ok": true, "instance": instance() })),
-        (Route::Posts, ..) => reader::list(env, &req).await,
-        (Route::Post { slug }, ..) => reader::post(env, &req, slug).await,
+        (Route::Posts, ..) => {
+            let key = no_query(&req)?.then(|| "/api/posts".to_string());
+            cache::through(ctx, &req, key, reader::list(env, &req)).await
+        }
+        (Route::Post { slug }, ..) => {
+            let key = Some(format!("/api/posts/{slug}"));
+            cache::through(ctx, &req, key, reader::post(env, &req, slug)).await
+        }
         (Route::PostVersion { slug, version }, ..) => {
             reader::post_version(env, slug, version).await
         }
-        (Route::Page { slug }, ..) => reader::page(env, slug).await,
+        (Route::Page { slug }, ..) => {
+            let key = Some(format!("/p/{slug}"));
+            cache::through(ctx, &req, key, reader::page(env, slug)).await
+        }
+        (Route::Media { id }, ..) => media::serve(&req, env, ctx, id).await,
+        (Route::MediaUpload, _, Some(who)) => media::upload(req, env, &who.claims).await,
+        (Route::MediaList, ..) => media::list(&req, env).await,
+        (Route::MediaDelete { id }, ..) => media::delete(env, id).await,
         (Route::Preflight, ..) => Ok(reader::preflight()?),
         (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys, env).await,
         (Route::SignOut, ..) => access::sign_out(),
@@ -176,9 +208,13 @@ async fn serve(route: Route<'_>, req: Request, env: &Env) -> Result<Response> {
         }
         (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
         (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
-        (Route::Content { collection }, ..) => content::list(env, &req, collection).await,
+        (Route::Content { collection }, ..) => {
+            let key = no_query(&req)?.then(|| format!("/api/content/{collection}"));
+            cache::through(ctx, &req, key, content::list(env, &req, collection)).await
+        }
         (Route::ContentEntry { collection, slug }, ..) => {
-            content::entry(env, &req, collection, slug).await
+            let key = Some(format!("/api/content/{collection}/{slug}"));
+            cache::through(ctx, &req, key, content::entry(env, &req, collection, slug)).await
         }
         (Route::OpenApi, ..) => Ok(reader::cors(collections::openapi(env).await?)?),
         (Route::Collections, _, Some(_)) => collections::list(env).await,

@@ -7,9 +7,14 @@ use worker::{console_error, D1Database, Response};
 
 use super::publishing::intent_json;
 use super::DocumentObject;
+use crate::content::fields;
+use crate::content::schema::POSTS;
+use crate::edge::collections;
 use crate::edge::http::now_ms;
 use crate::edge::storage::d1::{self, Registry};
+use crate::edge::storage::media as media_store;
 use crate::limits::{ALARM_FALLBACK_MS, KV_RETRY_MS, SCHEDULE_RETRY_MS};
+use crate::media;
 use crate::publish::intent::{self, Journal, Outcome};
 use crate::publish::plan::{self, AlarmInputs, TouchPlan};
 use crate::publish::{Action, Post};
@@ -65,9 +70,36 @@ impl DocumentObject {
         let Ok(db) = d1::db(&self.env) else { return };
         let now = now_ms();
         self.touch.borrow_mut().touched(now);
+        let known = self.collection.borrow().clone();
+        let collection = known.or_else(|| self.tables().ok()?.stored_collection());
+        let (live, env) = (self.live.clone(), self.env.clone());
         self.state.wait_until(async move {
             if let Err(e) = d1::touch(&db, id.as_str(), &title, now, publishing).await {
                 console_error!("updating the document registry: {e}");
+            }
+            // The media the draft refers to, so that none of it can be deleted meanwhile.
+            let name = collection.unwrap_or_else(|| POSTS.to_string());
+            let defined = match collections::load(&env, &name).await {
+                Ok(Some(defined)) => defined,
+                Ok(None) => return,
+                Err(e) => return console_error!("reading {name} for the draft's media: {e:?}"),
+            };
+            let ids = live.with_settled_room(|room| {
+                Ok(if name == POSTS {
+                    let mut ids = Vec::new();
+                    media::ids_in_nodes(&crate::content::extract(room.doc())?.body, &mut ids);
+                    ids
+                } else {
+                    media::ids_in_entry(&fields::read(room.doc(), &defined.collection)?)
+                })
+            });
+            match ids {
+                Ok(ids) => {
+                    if let Err(e) = media_store::set_draft_refs(&db, id.as_str(), &ids).await {
+                        console_error!("recording the draft's media: {e}");
+                    }
+                }
+                Err(e) => console_error!("reading the draft's media: {e:?}"),
             }
         });
     }

@@ -19,8 +19,10 @@ use crate::doc_id::DocId;
 use crate::edge::error::{EdgeError, Result};
 use crate::edge::http::{json_body, json_response, now_ms};
 use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
+use crate::edge::storage::media as media_store;
 use crate::edge::storage::{d1, kv};
 use crate::limits::{KV_RETRY_MS, MAX_BODY_BYTES};
+use crate::media;
 use crate::publish::intent::{self, Intent, Journal, Local, Outcome, Problem, Step, Stored, World};
 use crate::publish::plan::{self, KvPlan};
 use crate::publish::{
@@ -159,6 +161,16 @@ impl DocumentObject {
         }
     }
 
+    /// The slug of the confirmed latest version (empty when none), read before a publish
+    /// changes it: a renamed document's old addresses are purged too.
+    fn published_slug(&self) -> String {
+        self.tables()
+            .ok()
+            .and_then(|t| t.local().ok().flatten())
+            .map(|l| l.slug)
+            .unwrap_or_default()
+    }
+
     fn journal_or_problem(&self, now: Millis) -> std::result::Result<SqlJournal, Problem> {
         self.journal(now)
             .map_err(|e| unavailable("the document's storage is unavailable", format!("{e:?}")))
@@ -187,7 +199,7 @@ impl DocumentObject {
 
     /// The draft rendered for publishing: a post as before; an entry of another collection
     /// only if it satisfies its definition (else 422 `invalid_fields`, permanent).
-    fn render(&self, collection: &Collection) -> std::result::Result<Rendered, Problem> {
+    async fn render(&self, collection: &Collection) -> std::result::Result<Rendered, Problem> {
         let slug_required = || {
             Problem::permanent(
                 400,
@@ -196,16 +208,44 @@ impl DocumentObject {
             )
         };
         if collection.name == POSTS {
-            let content = self.content().map_err(Problem::from)?;
+            let mut content = self.content().map_err(Problem::from)?;
             let slug = slug_for(&content).ok_or_else(slug_required)?;
+            let mut ids = Vec::new();
+            media::ids_in_nodes(&content.body, &mut ids);
+            media::attach(&mut content.body, &self.media_known(&ids).await?);
             return Ok(render_for_publish(&content, slug));
         }
-        let entry = self.entry(collection).map_err(Problem::from)?;
+        let mut entry = self.entry(collection).map_err(Problem::from)?;
         if let Some(message) = invalid_fields(&fields::validate(collection, &entry)) {
             return Err(Problem::permanent(422, "invalid_fields", message));
         }
         let slug = slug_for_entry(collection, &entry).ok_or_else(slug_required)?;
+        let known = self.media_known(&media::ids_in_entry(&entry)).await?;
+        media::attach_entry(&mut entry, &known);
         Ok(render_entry(collection, &entry, slug))
+    }
+
+    /// What the media library knows of `ids` (type and size, for `width`, `height` and
+    /// `srcset`); an id it does not know renders as a plain image.
+    async fn media_known(&self, ids: &[String]) -> std::result::Result<media::Known, Problem> {
+        if ids.is_empty() {
+            return Ok(media::Known::new());
+        }
+        let db = d1::db(&self.env).map_err(|e| unavailable("D1 binding missing", e))?;
+        let rows = media_store::known(&db, ids)
+            .await
+            .map_err(|e| unavailable("reading the media library failed", e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.id.clone(), r.info()?)))
+            .collect())
+    }
+
+    /// Purges the edge cache of what a publish or unpublish changed: the list and the
+    /// document's addresses under its slug before and after.
+    pub(super) async fn purge(&self, collection: Option<&str>, slugs: &[&str]) {
+        let collection = collection.unwrap_or(POSTS);
+        crate::edge::cache::purge(&crate::publish::cache::on_publish(collection, slugs)).await;
     }
 
     /// Publishes the current draft (for scheduled entry `entry`).
@@ -214,8 +254,9 @@ impl DocumentObject {
         id: &DocId,
         entry: Option<u64>,
     ) -> std::result::Result<(Local, bool), Problem> {
+        let before = self.published_slug();
         let rendered = match self.collection(id).await {
-            Ok(defined) => self.render(&defined.collection),
+            Ok(defined) => self.render(&defined.collection).await,
             Err(e) => Err(unavailable(
                 "reading the document's collection failed",
                 format!("{e:?}"),
@@ -241,6 +282,11 @@ impl DocumentObject {
         }
         let written = result.as_ref().ok().and_then(|p| p.post.as_ref());
         self.rearm(&db, &kv, written).await;
+        if let Ok(p) = &result {
+            let collection = self.collection.borrow().clone();
+            self.purge(collection.as_deref(), &[&p.local.slug, &before])
+                .await;
+        }
         result.map(|p| (p.local, p.created))
     }
 
@@ -252,6 +298,7 @@ impl DocumentObject {
     ) -> std::result::Result<Local, Problem> {
         let (db, kv) = self.bindings()?;
         let now = now_ms();
+        let before = self.published_slug();
         let mut journal = self.journal_or_problem(now)?;
         let mut world = self.world(&db);
         let result = intent::unpublish(&mut journal, &mut world, id.as_str(), entry, now).await;
@@ -259,6 +306,11 @@ impl DocumentObject {
             return Err(crash_problem());
         }
         self.rearm(&db, &kv, None).await;
+        if let Ok(local) = &result {
+            let collection = self.collection.borrow().clone();
+            self.purge(collection.as_deref(), &[&local.slug, &before])
+                .await;
+        }
         result
     }
 
@@ -509,6 +561,9 @@ impl DocumentObject {
             }
             write => write,
         };
+        // What readers of KV saw until now: purged once KV holds the new record (a reader
+        // between the publish and this write may have put the previous version back).
+        let mut purge: Vec<String> = Vec::new();
         let result: std::result::Result<(), String> = async {
             match write {
                 KvPlan::Post { version, stale } => {
@@ -521,17 +576,24 @@ impl DocumentObject {
                     kv::write_post(kv_store, &post).await?;
                     if let Some(stale) = stale {
                         kv::delete(kv_store, &stale).await?;
+                        purge.push(stale);
                     }
+                    purge.push(post.content.slug.clone());
                     written.kv_slug = post.content.slug;
                 }
                 KvPlan::Tombstone { slug } => {
-                    kv::write_tombstone(kv_store, &slug, &written.doc_id, written.version).await?
+                    kv::write_tombstone(kv_store, &slug, &written.doc_id, written.version).await?;
+                    purge.push(slug);
                 }
                 KvPlan::MarkWritten | KvPlan::Nothing | KvPlan::Wait(_) => {}
             }
             Ok(())
         }
         .await;
+        if result.is_ok() && !purge.is_empty() {
+            let slugs: Vec<&str> = purge.iter().map(String::as_str).collect();
+            self.purge(Some(POSTS), &slugs).await;
+        }
         match result {
             Ok(()) => {
                 // Another publish may have changed the record while KV was written.

@@ -144,6 +144,9 @@ pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, 
         None => post_statements(db, post, &tags, &mut statements).map_err(e)?,
         Some(entry) => entry_statements(db, post, entry, &mut statements).map_err(e)?,
     }
+    if !c.media.is_empty() {
+        statements.push(super::media::published_refs(db, &post.doc_id, &c.media).map_err(e)?);
+    }
     statements.push(
         db.prepare("SELECT content_hash FROM versions WHERE doc_id = ?1 AND version = ?2")
             .bind(&[doc, version])
@@ -440,6 +443,8 @@ impl From<VersionRow> for Post {
             word_count: r.word_count as u64,
             content_hash: r.content_hash,
             entry: None,
+            // Recorded in `media_refs` when it was published; readers do not need it.
+            media: Vec::new(),
         };
         Post::new(
             &r.doc_id,
