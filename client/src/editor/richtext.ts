@@ -4,6 +4,10 @@
 // The toolbar is one tab stop (WAI-ARIA toolbar pattern): Tab moves from the toolbar into the
 // text, the arrow keys move between its buttons. Each button says whether its format is on
 // (`aria-pressed`), updated as the selection moves.
+//
+// Images are uploaded by the toolbar's Upload button, by pasting and by dropping files into the
+// text; each is inserted (as `/media/{id}`) once the server has stored it, with a progress bar
+// and the server's reason when it refuses one.
 import type * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import { Editor } from '@tiptap/core';
@@ -14,6 +18,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { h } from '../dom';
 import type { User } from '../identity';
 import { renderCaret, renderSelection } from '../carets';
+import { filePicker, uploadStatus } from './media';
 
 export interface RichText {
   element: HTMLElement;
@@ -74,6 +79,21 @@ export function richText(
   ydoc: Y.Doc, provider: WebsocketProvider, user: User, field: string, label: string, canEdit: boolean,
 ): RichText {
   const area = h('div', { class: 'rich' });
+  const status = uploadStatus();
+  /** Uploads `files` one by one and inserts each at `at` (a drop point) or the selection. */
+  const insertFiles = async (files: File[], at?: number) => {
+    for (const file of files) {
+      const item = await status.run(file);
+      if (!item) continue;
+      const pos = Math.min(at ?? editor.state.selection.to, editor.state.doc.content.size);
+      const node = item.type.startsWith('image/')
+        ? { type: 'image', attrs: { src: item.url, alt: item.alt } }
+        : { type: 'text', text: item.filename || 'document.pdf', marks: [{ type: 'link', attrs: { href: item.url } }] };
+      editor.chain().focus().insertContentAt(pos, node).run();
+      at = undefined;
+    }
+  };
+  const files = (list: FileList | null | undefined) => [...(list ?? [])];
   const editor = new Editor({
     element: area,
     extensions: [
@@ -82,14 +102,31 @@ export function richText(
       Collaboration.configure({ document: ydoc, field }),
       CollaborationCaret.configure({ provider, user, render: renderCaret, selectionRender: renderSelection }),
     ],
-    editorProps: { attributes: { 'aria-label': label, role: 'textbox', 'aria-multiline': 'true' } },
+    editorProps: {
+      attributes: { 'aria-label': label, role: 'textbox', 'aria-multiline': 'true' },
+      handlePaste: (_view, event) => {
+        const pasted = files(event.clipboardData?.files);
+        if (!pasted.length || !canEdit) return false;
+        void insertFiles(pasted);
+        return true;
+      },
+      handleDrop: (view, event, _slice, moved) => {
+        const dropped = files(event.dataTransfer?.files);
+        if (moved || !dropped.length || !canEdit) return false;
+        event.preventDefault();
+        void insertFiles(dropped, view.posAtCoords({ left: event.clientX, top: event.clientY })?.pos);
+        return true;
+      },
+    },
   });
   if (!canEdit) {
     editor.setEditable(false);
     return { element: h('div', { class: 'richtext' }, area), editor };
   }
 
-  const buttons = TOOLS.map((tool, i) => h('button', {
+  const picker = filePicker((chosen) => void insertFiles(chosen));
+  const tools: Tool[] = [...TOOLS, { label: 'Upload image', text: 'Upload', run: () => picker.click() }];
+  const buttons = tools.map((tool, i) => h('button', {
     type: 'button', class: 'tool', title: tool.label, 'aria-label': tool.label, tabindex: i === 0 ? 0 : -1,
     'aria-pressed': tool.active ? 'false' : null,
     // Keep the selection in the text: a click must not move focus out of the editor first.
@@ -106,10 +143,10 @@ export function richText(
     buttons.forEach((b) => { b.tabIndex = b === next ? 0 : -1; });
     next?.focus();
   });
-  const refresh = () => TOOLS.forEach((tool, i) => {
+  const refresh = () => tools.forEach((tool, i) => {
     if (tool.active) buttons[i]?.setAttribute('aria-pressed', String(tool.active(editor)));
   });
   editor.on('selectionUpdate', refresh);
   editor.on('transaction', refresh);
-  return { element: h('div', { class: 'richtext' }, toolbar, area), editor };
+  return { element: h('div', { class: 'richtext' }, toolbar, area, status.element, picker), editor };
 }

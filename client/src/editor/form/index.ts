@@ -16,6 +16,7 @@ import type { User } from '../../identity';
 import { bindText, bindValue } from '../bindings';
 import { richText } from '../richtext';
 import * as codec from './codec';
+import { chooseFromLibrary } from '../media';
 
 export interface EntryForm {
   element: HTMLElement;
@@ -87,14 +88,28 @@ export function entryForm(
     return input;
   };
 
+  // An image field: a file from the library (or uploaded there), or any https:// address,
+  // with its alternative text and a preview.
   const imageInputs = (f: FieldDef, id: string): HTMLElement => {
     const src = h('input', { id, type: 'url', placeholder: 'https://… or /path' });
     const alt = h('input', { id: `${id}-alt`, placeholder: 'what it shows' });
+    const preview = h('img', { class: 'image-preview', alt: '', hidden: true });
     const show = () => {
       const v = codec.imageParts(map.get(f.name));
       if (document.activeElement !== src) src.value = v.src;
       if (document.activeElement !== alt) alt.value = v.alt;
+      preview.hidden = !v.src;
+      if (v.src) preview.src = /^\/media\/[0-9a-f]{32}$/.test(v.src) ? `${v.src}?w=320` : v.src;
     };
+    const choose = h('button', {
+      type: 'button', class: 'choose-image', disabled: !canEdit,
+      onclick: async () => {
+        const item = await chooseFromLibrary();
+        if (!item) return;
+        const v = codec.image(item.url, alt.value || item.alt);
+        if (v !== undefined) map.set(f.name, v);
+      },
+    }, 'Choose from library…');
     map.observe((e) => { if (e.keysChanged.has(f.name)) show(); });
     show();
     for (const input of [src, alt]) {
@@ -106,7 +121,8 @@ export function entryForm(
         else map.set(f.name, v);
       });
     }
-    return h('div', { class: 'image-inputs' }, src, h('label', { for: `${id}-alt` }, 'Alternative text'), alt);
+    return h('div', { class: 'image-inputs' }, preview, h('div', {}, choose, ' or an address: ', src),
+      h('label', { for: `${id}-alt` }, 'Alternative text'), alt);
   };
 
   const parts = definition.fields.map((f) => {
