@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench bench-content profile stack deploy clean
+.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench bench-content bench-readers profile stack deploy clean
 FUZZ_SECONDS ?= 60
 
 ## List the targets, one line each.
@@ -98,6 +98,13 @@ bench: tools build
 bench-content: tools build
 	@scripts/dev-vars.sh
 	@$(ENV) node bench/content.mjs $(BENCH_ARGS)
+
+## Reader throughput with wrk: /health, a cached post, an uncached post (KV), a D1 list and a
+## 1 MB image, in one run (README "Performance").
+bench-readers: tools build
+	@scripts/dev-vars.sh
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@$(ENV) node bench/readers.mjs
 
 ## A CPU profile of Folio's isolate under load (10 writers x 50 edits/s), as self time by function.
 profile: tools build

@@ -213,7 +213,7 @@ pub async fn serve(req: &Request, env: &Env, ctx: &Context, id: &str) -> Result<
         Some(w) => format!("{}?w={w}", crate::media::url(id)),
     };
     let range = req.headers().get("Range")?;
-    if range.is_some() {
+    if range.is_some() || !super::edge_cache_on(env) {
         return super::cache::through(ctx, req, None, from_r2(req, env, id, width, range)).await;
     }
     super::cache::through(ctx, req, Some(path), from_r2(req, env, id, width, None)).await

@@ -116,6 +116,18 @@ fn no_query(req: &Request) -> Result<bool> {
     Ok(req.url()?.query().is_none_or(str::is_empty))
 }
 
+/// Whether reader responses go through the edge cache: unless `EDGE_CACHE` is `off` (for
+/// a comparison in the same run, `make bench-readers`).
+pub(crate) fn edge_cache_on(env: &Env) -> bool {
+    env.var("EDGE_CACHE")
+        .map_or(true, |v| v.to_string() != "off")
+}
+
+/// `key`, unless the edge cache is off.
+fn cache_key(env: &Env, key: Option<String>) -> Option<String> {
+    key.filter(|_| edge_cache_on(env))
+}
+
 /// Access control (the route's rule, before any handler or object runs), then the handler.
 async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let socket = matches!(route, Route::Sync { .. });
@@ -176,18 +188,18 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
         ),
         (Route::Health, ..) => json_response(200, &json!({ "ok": true, "instance": instance() })),
         (Route::Posts, ..) => {
-            let key = no_query(&req)?.then(|| "/api/posts".to_string());
+            let key = cache_key(env, no_query(&req)?.then(|| "/api/posts".to_string()));
             cache::through(ctx, &req, key, reader::list(env, &req)).await
         }
         (Route::Post { slug }, ..) => {
-            let key = Some(format!("/api/posts/{slug}"));
+            let key = cache_key(env, Some(format!("/api/posts/{slug}")));
             cache::through(ctx, &req, key, reader::post(env, &req, slug)).await
         }
         (Route::PostVersion { slug, version }, ..) => {
             reader::post_version(env, slug, version).await
         }
         (Route::Page { slug }, ..) => {
-            let key = Some(format!("/p/{slug}"));
+            let key = cache_key(env, Some(format!("/p/{slug}")));
             cache::through(ctx, &req, key, reader::page(env, slug)).await
         }
         (Route::Media { id }, ..) => media::serve(&req, env, ctx, id).await,
@@ -209,11 +221,14 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
         (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
         (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
         (Route::Content { collection }, ..) => {
-            let key = no_query(&req)?.then(|| format!("/api/content/{collection}"));
+            let key = cache_key(
+                env,
+                no_query(&req)?.then(|| format!("/api/content/{collection}")),
+            );
             cache::through(ctx, &req, key, content::list(env, &req, collection)).await
         }
         (Route::ContentEntry { collection, slug }, ..) => {
-            let key = Some(format!("/api/content/{collection}/{slug}"));
+            let key = cache_key(env, Some(format!("/api/content/{collection}/{slug}")));
             cache::through(ctx, &req, key, content::entry(env, &req, collection, slug)).await
         }
         (Route::OpenApi, ..) => Ok(reader::cors(collections::openapi(env).await?)?),

@@ -47,7 +47,7 @@ export function adminKey() {
  * `token(claims)` (a token of the given user/role/doc/ttl_seconds/use). Each call gets its
  * own state. With `{ faults: true }` the worker's test-only fault switch is on.
  */
-export async function startFolio(name, { faults = false } = {}) {
+export async function startFolio(name, { faults = false, vars = {} } = {}) {
   const dir = path.join(STATE, `${name}-${process.pid}-${Date.now()}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -82,6 +82,7 @@ export async function startFolio(name, { faults = false } = {}) {
         '--inspector-port', String(inspector), '--persist-to', dir,
         // The test-only fault switch (POST /api/docs/{doc}/faults); off unless asked for.
         ...(faults ? ['--var', 'FOLIO_FAULTS:on'] : []),
+        ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
         '--show-interactive-dev-session=false'], {
         cwd: ROOT, env: wranglerEnv(), stdio: ['ignore', log, log], detached: true,
       });
