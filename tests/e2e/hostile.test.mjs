@@ -9,7 +9,7 @@ import { startFolio, connect, disconnect, synced, waitFor, Y } from './folio.mjs
 
 const corpus = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../data/hostile-content.json'), 'utf8'));
 const TAGS = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'blockquote', 'pre', 'code', 'hr', 'br', 'img', 'a', 'strong', 'em', 's', 'u']);
-const ATTRS = new Set(['href', 'src', 'alt', 'title', 'start', 'class', 'rel']);
+const ATTRS = new Set(['href', 'src', 'alt', 'title', 'start', 'class', 'rel', 'srcset', 'sizes', 'width', 'height', 'loading', 'decoding']);
 // The page's own chrome around the post.
 const PAGE_TAGS = new Set([...TAGS, '!doctype', 'html', 'head', 'meta', 'title', 'style', 'body', 'article']);
 const PAGE_ATTRS = new Set([...ATTRS, 'lang', 'charset', 'name', 'content']);
