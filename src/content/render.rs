@@ -197,14 +197,30 @@ pub fn media_attrs(
     src: &str,
     media: Option<&crate::media::MediaInfo>,
 ) -> Option<Vec<(&'static str, Value)>> {
-    let media = media.filter(|_| crate::media::id_in_src(src).is_some())?;
-    let dims = media.dims?;
+    let (dims, variants) = sized(src, media)?;
     let mut attrs = vec![("width", dims.width.into()), ("height", dims.height.into())];
-    if let Some((_, srcset, sizes)) = crate::media::variant::srcset(src, media.media_type, dims) {
+    if let Some((_, srcset, sizes)) = variants {
         attrs.push(("srcset", srcset.into()));
         attrs.push(("sizes", sizes.into()));
     }
     Some(attrs)
+}
+
+/// An image's `(src, srcset, sizes)` for its variants.
+type Variants = (String, String, String);
+
+/// The size of a media image the edge knows (`src` exactly `/media/{id}`), and its
+/// [`Variants`] when it has some.
+fn sized(
+    src: &str,
+    media: Option<&crate::media::MediaInfo>,
+) -> Option<(crate::media::Dims, Option<Variants>)> {
+    let media = media.filter(|_| crate::media::id_in_src(src).is_some())?;
+    let dims = media.dims?;
+    Some((
+        dims,
+        crate::media::variant::srcset(src, media.media_type, dims),
+    ))
 }
 
 /// An `<img>`: lazily loaded, decoded off the main thread, and for a known media file with
@@ -216,25 +232,19 @@ fn img_html(
     media: Option<&crate::media::MediaInfo>,
     out: &mut String,
 ) {
-    let known = media.filter(|_| crate::media::id_in_src(src).is_some());
-    let variants = known.and_then(|m| {
-        let dims = m.dims?;
-        crate::media::variant::srcset(src, m.media_type, dims)
-    });
+    let sized = sized(src, media);
+    let variants = sized.as_ref().and_then(|(_, v)| v.as_ref());
     out.push_str("<img src=\"");
-    escape(
-        variants.as_ref().map_or(src, |(fallback, ..)| fallback),
-        out,
-    );
+    escape(variants.map_or(src, |(fallback, ..)| fallback), out);
     out.push('"');
-    if let Some((_, srcset, sizes)) = &variants {
+    if let Some((_, srcset, sizes)) = variants {
         out.push_str(" srcset=\"");
         escape(srcset, out);
         out.push_str("\" sizes=\"");
         escape(sizes, out);
         out.push('"');
     }
-    if let Some(dims) = known.and_then(|m| m.dims) {
+    if let Some((dims, _)) = &sized {
         out.push_str(&format!(
             " width=\"{}\" height=\"{}\"",
             dims.width, dims.height

@@ -212,11 +212,10 @@ pub async fn serve(req: &Request, env: &Env, ctx: &Context, id: &str) -> Result<
         None => crate::media::url(id),
         Some(w) => format!("{}?w={w}", crate::media::url(id)),
     };
+    // A range is served from R2 (the cache keeps whole files).
     let range = req.headers().get("Range")?;
-    if range.is_some() || !super::edge_cache_on(env) {
-        return super::cache::through(ctx, req, None, from_r2(req, env, id, width, range)).await;
-    }
-    super::cache::through(ctx, req, Some(path), from_r2(req, env, id, width, None)).await
+    let key = (range.is_none() && super::edge_cache_on(env)).then_some(path);
+    super::cache::through(ctx, req, key, from_r2(req, env, id, width, range)).await
 }
 
 fn not_found(id: &str) -> EdgeError {
@@ -233,53 +232,35 @@ async fn from_r2(
     range_header: Option<String>,
 ) -> Result<Response> {
     let bucket = store::bucket(env).map_err(unavailable)?;
-    if let Some(w) = width {
-        let key = store::object_key(id, Some(w));
-        if let Some(head) = bucket.head(&key).await.map_err(unavailable)? {
-            return object(
-                req,
-                &bucket,
-                &key,
-                head.size(),
-                &etag(id, Some(w)),
-                range_header,
-            )
-            .await;
+    // The width to make and the original's type, or `None`: the original is served.
+    let to_make = match width {
+        None => None,
+        Some(w) => {
+            let key = store::object_key(id, Some(w));
+            if let Some(head) = bucket.head(&key).await.map_err(unavailable)? {
+                let etag = etag(id, Some(w));
+                return object(req, &bucket, &key, head.size(), &etag, range_header).await;
+            }
+            // Not made yet: the type and size, from the library (R2 holds only the type).
+            let db = super::storage::d1::db(env).map_err(unavailable)?;
+            let row = store::get(&db, id).await.map_err(unavailable)?;
+            let info = row
+                .as_ref()
+                .and_then(MediaRow::info)
+                .ok_or_else(|| not_found(id))?;
+            match variant::choose(w, info.media_type, info.dims) {
+                Served::Variant(w) => Some((w, info.media_type)),
+                Served::Original => None,
+            }
         }
-    }
-    let original = bucket.head(id).await.map_err(unavailable)?;
-    let original = original.ok_or_else(|| not_found(id))?;
-    let Some(w) = width else {
-        return object(
-            req,
-            &bucket,
-            id,
-            original.size(),
-            &etag(id, None),
-            range_header,
-        )
-        .await;
     };
-    // The type and size, from the library (R2 holds only the content type).
-    let db = super::storage::d1::db(env).map_err(unavailable)?;
-    let row = store::get(&db, id).await.map_err(unavailable)?;
-    let info = row
-        .as_ref()
-        .and_then(MediaRow::info)
-        .ok_or_else(|| not_found(id))?;
-    match variant::choose(w, info.media_type, info.dims) {
-        Served::Original => {
-            object(
-                req,
-                &bucket,
-                id,
-                original.size(),
-                &etag(id, None),
-                range_header,
-            )
-            .await
+    match to_make {
+        None => {
+            let original = bucket.head(id).await.map_err(unavailable)?;
+            let size = original.ok_or_else(|| not_found(id))?.size();
+            object(req, &bucket, id, size, &etag(id, None), range_header).await
         }
-        Served::Variant(w) => {
+        Some((w, media_type)) => {
             let bytes = match bucket.get(id).execute().await.map_err(unavailable)? {
                 Some(o) => match o.body() {
                     Some(b) => b.bytes().await.map_err(unavailable)?,
@@ -288,7 +269,7 @@ async fn from_r2(
                 None => return Err(not_found(id)),
             };
             let started = now_ms();
-            let (made, made_type) = variant::resize(&bytes, info.media_type, w).map_err(|e| {
+            let (made, made_type) = variant::resize(&bytes, media_type, w).map_err(|e| {
                 EdgeError::api(
                     422,
                     "unreadable_media",

@@ -162,8 +162,7 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let text = String::from_utf8_lossy(head).to_ascii_lowercase();
     let text = text.trim_start();
-    (text.starts_with('<') && (text.contains("<svg") || text.contains("<!doctype svg")))
-        || text.starts_with("<svg")
+    text.starts_with('<') && (text.contains("<svg") || text.contains("<!doctype svg"))
 }
 
 /// The accepted type a `Content-Type` header names (parameters and case ignored).
