@@ -109,6 +109,11 @@ pub const PENALTY_FORGIVE_MS: i64 = 600_000;
 /// a body without one: 413 `body_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 << 10;
 
+/// A JSON write's body (`PATCH /api/docs/{doc}`, `POST /api/docs` with fields): rich text
+/// and long text come in it, so it is larger than other bodies; well under what one edit
+/// of a document may add.
+pub const MAX_WRITE_BYTES: usize = 1 << 20;
+
 /// Largest sign-in body (`{"key"}` or `{"invite"}`): the one body anyone may send unsigned.
 pub const MAX_SIGN_IN_BODY_BYTES: usize = 4 << 10;
 

@@ -22,6 +22,8 @@ pub enum Route<'a> {
     DocState { doc: DocId },
     /// `GET /api/docs/{doc}`: the current draft, rendered.
     Draft { doc: DocId },
+    /// `PATCH /api/docs/{doc}` `{fields, slug?, base?}`: a JSON write into the live draft.
+    Write { doc: DocId },
     /// `POST /api/docs/{doc}/publish`: publish the current draft as a new version.
     Publish { doc: DocId },
     /// `POST /api/docs/{doc}/unpublish`: take the post off the reader API.
@@ -120,6 +122,7 @@ impl Route<'_> {
             Route::Sync { doc }
             | Route::DocState { doc }
             | Route::Draft { doc }
+            | Route::Write { doc }
             | Route::Publish { doc }
             | Route::Unpublish { doc }
             | Route::Schedule { doc }
@@ -174,7 +177,9 @@ impl Route<'_> {
             | Route::Publishing { doc }
             | Route::Schedule { doc } => Access::Role(Viewer, Some(doc.clone())),
             Route::Export { .. } | Route::Faults { .. } => Access::Role(Admin, None),
-            Route::Preview { doc } => Access::Role(Writer, Some(doc.clone())),
+            Route::Preview { doc } | Route::Write { doc } => {
+                Access::Role(Writer, Some(doc.clone()))
+            }
             Route::Publish { doc }
             | Route::Unpublish { doc }
             | Route::ScheduleAdd { doc }
@@ -307,7 +312,11 @@ impl<'a> Route<'a> {
             ["api", "docs", id, "preview"] => post(Route::Preview { doc: doc(id)? }),
             ["preview", id] => get(Route::PreviewPage { doc: doc(id)? }),
             ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
-            ["api", "docs", id] => get(Route::Draft { doc: doc(id)? }),
+            ["api", "docs", id] => match method {
+                "GET" => Ok(Route::Draft { doc: doc(id)? }),
+                "PATCH" => Ok(Route::Write { doc: doc(id)? }),
+                _ => Err(RouteError::Method("GET, PATCH")),
+            },
             ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
             ["api", "docs", id, "unpublish"] => post(Route::Unpublish { doc: doc(id)? }),
             ["api", "docs", id, "versions"] => get(Route::Versions { doc: doc(id)? }),

@@ -196,7 +196,7 @@ fn expected(kind: &Kind) -> &'static str {
     }
 }
 
-fn any_value(kind: &Kind, any: &Any) -> Read {
+pub(crate) fn any_value(kind: &Kind, any: &Any) -> Read {
     let wrong = || Read::Wrong(expected(kind).to_string());
     let string = match any {
         Any::String(s) => Some(s.as_ref()),
@@ -439,7 +439,7 @@ pub fn breakage(
 }
 
 /// The rule of `kind` that `value` breaks, if any.
-fn rule_broken(kind: &Kind, value: &Value) -> Option<String> {
+pub(crate) fn rule_broken(kind: &Kind, value: &Value) -> Option<String> {
     match (kind, value) {
         (
             Kind::Text {

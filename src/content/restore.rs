@@ -133,7 +133,7 @@ enum Root {
 
 /// A published value as a Yjs value (a number is a JSON number, as stock Yjs writes it).
 /// Published values are flat (tags, `{id}`, `{src, alt}`); deeper than [`MAX_DEPTH`] is cut.
-fn any(value: &Value, depth: usize) -> Any {
+pub(crate) fn any(value: &Value, depth: usize) -> Any {
     if depth > MAX_DEPTH {
         return Any::Null;
     }
@@ -156,7 +156,7 @@ fn any(value: &Value, depth: usize) -> Any {
     }
 }
 
-enum Parent {
+pub(crate) enum Parent {
     Fragment(yrs::XmlFragmentRef),
     Element(XmlElementRef),
 }
@@ -214,7 +214,12 @@ fn marks(node: &Value) -> Attrs {
     attrs
 }
 
-fn children(txn: &mut TransactionMut, parent: &mut Parent, nodes: &[Value], depth: usize) {
+pub(crate) fn children(
+    txn: &mut TransactionMut,
+    parent: &mut Parent,
+    nodes: &[Value],
+    depth: usize,
+) {
     let mut run: Option<XmlTextRef> = None;
     for node in nodes {
         let kind = node.get("type").and_then(Value::as_str).unwrap_or_default();

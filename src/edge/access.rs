@@ -183,13 +183,41 @@ pub async fn forward(
     socket: bool,
 ) -> Result<Response> {
     let mut forwarded = req.clone_mut()?;
-    let identity = serde_json::to_vec(&Identity::of(who, socket))?;
     forwarded
         .headers_mut()?
-        .set(IDENTITY_HEADER, &URL_SAFE_NO_PAD.encode(identity))?;
+        .set(IDENTITY_HEADER, &identity_header(who, socket)?)?;
+    send(env, doc, forwarded).await
+}
+
+/// Sends a JSON request of the worker's own (`method` on `path`, with `body`) to the object
+/// of `doc`, as `who`: e.g. the write that fills a document just created.
+pub async fn forward_json(
+    env: &Env,
+    doc: &DocId,
+    method: worker::Method,
+    path: &str,
+    body: &serde_json::Value,
+    who: &Claims,
+) -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set(IDENTITY_HEADER, &identity_header(who, false)?)?;
+    headers.set("Content-Type", "application/json")?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(method)
+        .with_headers(headers)
+        .with_body(Some(body.to_string().into()));
+    let req = Request::new_with_init(&format!("https://folio.internal{path}"), &init)?;
+    send(env, doc, req).await
+}
+
+fn identity_header(who: &Claims, socket: bool) -> Result<String> {
+    Ok(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Identity::of(who, socket))?))
+}
+
+async fn send(env: &Env, doc: &DocId, req: Request) -> Result<Response> {
     env.durable_object(super::DOCUMENTS)?
         .get_by_name(doc.as_str())?
-        .fetch_with_request(forwarded)
+        .fetch_with_request(req)
         .await
         .map_err(EdgeError::from)
 }

@@ -13,7 +13,7 @@ use crate::access::Claims;
 use crate::content::schema::{is_name, POSTS};
 use crate::doc_id::DocId;
 use crate::error::BadParameter;
-use crate::limits::MAX_BODY_BYTES;
+use crate::limits::MAX_WRITE_BYTES;
 use crate::time::iso8601;
 
 /// Most documents one listing returns.
@@ -26,11 +26,14 @@ fn unavailable(e: impl std::fmt::Display) -> EdgeError {
     )
 }
 
-/// The body of `POST /api/docs` (empty: a post).
+/// The body of `POST /api/docs` (empty: a post), with what to write in it.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct NewDocument {
     collection: Option<String>,
+    /// Field values, as `PATCH /api/docs/{doc}` takes them ([`crate::content::write`]).
+    fields: Option<serde_json::Value>,
+    slug: Option<serde_json::Value>,
 }
 
 fn no_collection(name: &str) -> BadParameter {
@@ -42,18 +45,61 @@ fn no_collection(name: &str) -> BadParameter {
 
 /// `POST /api/docs` `{"collection"?}` → 201 `{id, collection}`. The collection is fixed for
 /// the document's life.
-pub async fn create(mut req: Request, env: &Env) -> Result<Response> {
-    let body: NewDocument = json_body(&mut req, MAX_BODY_BYTES).await?;
+pub async fn create(mut req: Request, env: &Env, who: &Claims) -> Result<Response> {
+    let raw: serde_json::Value = json_body(&mut req, MAX_WRITE_BYTES).await?;
+    let body: NewDocument = if raw.is_null() {
+        NewDocument::default()
+    } else {
+        serde_json::from_value(raw.clone())
+            .map_err(|e| EdgeError::api(400, "invalid_json", format!("invalid body: {e}")))?
+    };
     let collection = body.collection.unwrap_or_else(|| POSTS.to_string());
-    if !is_name(&collection) || collections::load(env, &collection).await?.is_none() {
+    if !is_name(&collection) {
         return Err(no_collection(&collection).into());
+    }
+    let defined = collections::load(env, &collection)
+        .await?
+        .ok_or_else(|| no_collection(&collection))?;
+    // With content: checked before anything is created (422 naming the fields).
+    let content = body.fields.is_some() || body.slug.is_some();
+    if content {
+        if let Err(problems) = crate::content::write::parse(&raw, &defined.collection) {
+            return Err(EdgeError::Detailed {
+                status: 422,
+                code: "invalid_fields",
+                message: format!("{} field(s) not valid; nothing was created", problems.len()),
+                extra: vec![("fields", serde_json::to_value(&problems)?)],
+            });
+        }
     }
     let id = DocId::generate().map_err(unavailable)?;
     let db = d1::db(env).map_err(unavailable)?;
     d1::create_document(&db, &id, &collection, now_ms())
         .await
         .map_err(unavailable)?;
-    json_response(201, &json!({ "id": id.as_str(), "collection": collection }))
+    let mut out = json!({ "id": id.as_str(), "collection": collection });
+    if content {
+        // The document exists now; its content is the object's first edit.
+        let path = format!("/api/docs/{}", id.as_str());
+        let mut written =
+            super::access::forward_json(env, &id, worker::Method::Patch, &path, &raw, who).await?;
+        let draft: serde_json::Value = written.json().await?;
+        if written.status_code() != 200 {
+            return Err(EdgeError::Detailed {
+                status: 503,
+                code: "unavailable",
+                message: "the document was created but its content was not written; PATCH it"
+                    .into(),
+                extra: vec![(
+                    "document",
+                    json!({ "id": id.as_str(), "error": draft["error"] }),
+                )],
+            });
+        }
+        out["slug"] = draft["slug"].clone();
+        out["fields"] = draft["fields"].clone();
+    }
+    json_response(201, &out)
 }
 
 /// `GET /api/docs?collection=`: most recently updated first.

@@ -219,7 +219,7 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
             access::preview_link(req, &keys, &who.claims, &doc).await
         }
         (Route::Docs, _, Some(who)) => authors::list(&req, env, &who.claims).await,
-        (Route::CreateDoc, _, Some(_)) => authors::create(req, env).await,
+        (Route::CreateDoc, _, Some(who)) => authors::create(req, env, &who.claims).await,
         (Route::Content { collection }, ..) => {
             let key = cache_key(
                 env,

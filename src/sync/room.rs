@@ -451,6 +451,10 @@ impl<S: Storage> Room<S> {
     pub fn edit(&mut self, edit: impl FnOnce(&Doc) -> Result<Vec<u8>>) -> Result<()> {
         self.persist()?;
         let update = edit(&self.doc)?;
+        // An edit that changed nothing (Yjs v1: no structs, no deletions) is not stored.
+        if update == [0, 0] {
+            return Ok(());
+        }
         self.store.append(&update)?;
         self.store.maybe_compact(&self.doc)?;
         // Relayed to everyone at the next flush; it is stored already.

@@ -4,7 +4,7 @@
 //!
 //! - [`live`]: the room, the sockets and the coalescing cadence, rebuilt after hibernation;
 //! - [`sockets`]: accepting y-websocket connections, their messages, closes and expiries;
-//! - [`reads`]: the draft, its state, preview and raw export;
+//! - [`reads`]: the draft, its state, preview and raw export; [`writes`]: JSON writes into it;
 //! - [`publishing`]: publish, unpublish, restore and the publishing view (write-ahead
 //!   intents, [`crate::publish::intent`]), and bringing KV up to date;
 //! - [`schedule`]: scheduled entries, and running them when due;
@@ -21,6 +21,7 @@ mod publishing;
 mod reads;
 mod schedule;
 mod sockets;
+mod writes;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -215,6 +216,7 @@ impl DocumentObject {
             Route::PreviewPage { doc } => self.preview_page(&doc).await,
             Route::DocState { .. } => self.document_state(),
             Route::Draft { doc } => self.draft(&doc).await,
+            Route::Write { doc } => self.write(&doc, req).await,
             Route::Export { doc } => self.export(&doc),
             Route::Publish { doc } => self.publish(&doc).await,
             Route::Unpublish { doc } => self.unpublish(&doc).await,
