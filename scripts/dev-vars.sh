@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure .dev.vars (git-ignored; wrangler dev reads it as the worker's secrets) has an
-# ADMIN_KEY: 256 random bits, created once and kept. Prints nothing unless asked (--print).
+# ADMIN_KEY: 256 random bits, created once and kept, and ALLOW_PRIVATE_WEBHOOKS=on (webhooks to
+# receivers on this machine). Prints nothing unless asked (--print).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! grep -qs '^ADMIN_KEY=' .dev.vars; then
@@ -8,6 +9,10 @@ if ! grep -qs '^ADMIN_KEY=' .dev.vars; then
   printf 'ADMIN_KEY=%s\n' "$key" >>.dev.vars
   chmod 600 .dev.vars
   echo "created .dev.vars with a new random ADMIN_KEY" >&2
+fi
+# Local receivers (tests, a server on this machine) may get webhooks; off when deployed.
+if ! grep -qs '^ALLOW_PRIVATE_WEBHOOKS=' .dev.vars; then
+  printf 'ALLOW_PRIVATE_WEBHOOKS=on\n' >>.dev.vars
 fi
 if [[ "${1:-}" == "--print" ]]; then
   sed -n 's/^ADMIN_KEY=//p' .dev.vars | head -n1

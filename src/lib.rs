@@ -43,6 +43,7 @@
 //! media/     uploads in R2: ids from content hashes, type and size from headers, variants
 //!   probe      sniffing and header sizes (JPEG, PNG, GIF, WebP, AVIF), bounded reads
 //!   variant    the widths, srcset, and downscaling with the `image` crate
+//! webhook    Standard Webhooks signing, outbound URL checks, retries, the debounce
 //! openapi    the HTTP API as OpenAPI 3.1, one schema per collection
 //! testing    in-memory fakes (storage, journal, D1) that can fail both ways
 //! edge/      (wasm32) the worker's router, access, reader and authors' APIs, the
@@ -88,6 +89,7 @@ pub mod publish;
 pub mod sync;
 pub mod testing;
 pub mod time;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

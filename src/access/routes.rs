@@ -95,6 +95,20 @@ pub enum Route<'a> {
     MediaDelete { id: &'a str },
     /// `GET /media/{id}?w=`: a media file (or an image's width variant), public.
     Media { id: &'a str },
+    /// `GET /api/webhooks`: every webhook.
+    Webhooks,
+    /// `POST /api/webhooks` `{url, events, description?}`: a webhook, with its secret.
+    WebhookCreate,
+    /// `GET /api/webhooks/{id}`.
+    Webhook { id: &'a str },
+    /// `PATCH /api/webhooks/{id}` `{url?, events?, description?, enabled?}`.
+    WebhookUpdate { id: &'a str },
+    /// `DELETE /api/webhooks/{id}`.
+    WebhookDelete { id: &'a str },
+    /// `GET /api/webhooks/{id}/deliveries?status=&limit=`: the deliveries log.
+    WebhookDeliveries { id: &'a str },
+    /// `POST /api/webhooks/{id}/deliveries/{delivery}/retry`: send a delivery again.
+    WebhookRetry { id: &'a str, delivery: &'a str },
 }
 
 /// What a [`Route`] requires of the request.
@@ -158,6 +172,14 @@ impl Route<'_> {
             | Route::SignIn
             | Route::SignOut
             | Route::Media { .. } => Access::Public,
+            // Webhooks see every event of every document, and hold signing secrets.
+            Route::Webhooks
+            | Route::WebhookCreate
+            | Route::Webhook { .. }
+            | Route::WebhookUpdate { .. }
+            | Route::WebhookDelete { .. }
+            | Route::WebhookDeliveries { .. }
+            | Route::WebhookRetry { .. } => Access::Role(Admin, None),
             Route::MediaUpload => Access::Library(Writer),
             Route::MediaList => Access::Library(Viewer),
             // A deletion affects every document: an editor of all of them.
@@ -263,6 +285,23 @@ impl<'a> Route<'a> {
                 }))
             }
         };
+        // `wh_` / `msg_` and 24 lowercase hex digits, as Folio makes them.
+        let token_id =
+            |id: &'a str, prefix: &str, parameter: &'static str| match id.strip_prefix(prefix) {
+                Some(hex)
+                    if hex.len() == 24
+                        && hex
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+                {
+                    Ok(id)
+                }
+                _ => Err(RouteError::Invalid(Error::BadParameter {
+                    parameter: parameter.into(),
+                    message: format!("a {parameter} id is {prefix} and 24 lowercase hex digits"),
+                })),
+            };
+        let hook = |id: &'a str| token_id(id, "wh_", "webhook");
         let reader = |route: Route<'a>| {
             if method == "OPTIONS" {
                 Ok(Route::Preflight)
@@ -303,6 +342,24 @@ impl<'a> Route<'a> {
                 }),
                 _ => Err(RouteError::Method("GET, PUT")),
             },
+            ["api", "webhooks"] => match method {
+                "GET" => Ok(Route::Webhooks),
+                "POST" => Ok(Route::WebhookCreate),
+                _ => Err(RouteError::Method("GET, POST")),
+            },
+            ["api", "webhooks", id] => match method {
+                "GET" => Ok(Route::Webhook { id: hook(id)? }),
+                "PATCH" => Ok(Route::WebhookUpdate { id: hook(id)? }),
+                "DELETE" => Ok(Route::WebhookDelete { id: hook(id)? }),
+                _ => Err(RouteError::Method("GET, PATCH, DELETE")),
+            },
+            ["api", "webhooks", id, "deliveries"] => {
+                get(Route::WebhookDeliveries { id: hook(id)? })
+            }
+            ["api", "webhooks", id, "deliveries", delivery, "retry"] => post(Route::WebhookRetry {
+                id: hook(id)?,
+                delivery: token_id(delivery, "msg_", "delivery")?,
+            }),
             ["api", "session"] => match method {
                 "GET" => Ok(Route::Session),
                 "POST" => Ok(Route::SignIn),

@@ -46,7 +46,7 @@ fn query(req: &Request, name: &str) -> Result<Option<String>> {
 }
 
 /// `POST /api/media?filename=&alt=`: the raw bytes as the body.
-pub async fn upload(mut req: Request, env: &Env, who: &Claims) -> Result<Response> {
+pub async fn upload(mut req: Request, env: &Env, ctx: &Context, who: &Claims) -> Result<Response> {
     let declared_len = req.headers().get("Content-Length")?;
     let declared_len = declared_len.and_then(|v| v.trim().parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > MAX_MEDIA_BYTES) {
@@ -112,7 +112,16 @@ pub async fn upload(mut req: Request, env: &Env, who: &Claims) -> Result<Respons
             .map_err(unavailable)?
             .unwrap_or(row),
     };
+    if created {
+        emit(env, ctx, "media.uploaded", row.json());
+    }
     json_response(if created { 201 } else { 200 }, &row.json())
+}
+
+/// Queues webhook event `kind` in the background of this request.
+fn emit(env: &Env, ctx: &Context, kind: &'static str, data: serde_json::Value) {
+    let env = env.clone();
+    ctx.wait_until(async move { super::webhooks::emit(&env, kind, data).await });
 }
 
 /// `GET /api/media?limit=&cursor=`: newest first.
@@ -158,15 +167,15 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// `DELETE /api/media/{id}`: refused (409) while a draft or a published version refers to it.
-pub async fn delete(env: &Env, id: &str) -> Result<Response> {
+pub async fn delete(env: &Env, ctx: &Context, id: &str) -> Result<Response> {
     let db = super::storage::d1::db(env).map_err(unavailable)?;
-    if store::get(&db, id).await.map_err(unavailable)?.is_none() {
+    let Some(row) = store::get(&db, id).await.map_err(unavailable)? else {
         return Err(EdgeError::api(
             404,
             "media_not_found",
             format!("no media {id}"),
         ));
-    }
+    };
     let refs = store::refs(&db, id, MAX_REFS_LISTED)
         .await
         .map_err(unavailable)?;
@@ -193,6 +202,7 @@ pub async fn delete(env: &Env, id: &str) -> Result<Response> {
     store::delete_all(&bucket, id).await.map_err(unavailable)?;
     store::delete(&db, id).await.map_err(unavailable)?;
     super::cache::purge(&crate::publish::cache::media_keys(id)).await;
+    emit(env, ctx, "media.deleted", row.json());
     Ok(Response::empty()?.with_status(204))
 }
 

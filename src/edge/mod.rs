@@ -8,6 +8,7 @@
 //!   object); [`collections`]: content types (definitions in D1, cached per isolate);
 //! - [`media`]: uploads in R2 and the public files; [`cache`]: the edge cache in front of
 //!   everything readers fetch;
+//! - [`webhooks`]: the webhook registry, events, and each webhook's queue (a Durable Object);
 //! - `document/`: the Durable Object of one document;
 //! - `storage/`: SQLite, D1 and KV, each with every statement on it.
 //!
@@ -25,6 +26,7 @@ mod http;
 mod media;
 mod reader;
 mod storage;
+mod webhooks;
 
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response};
@@ -38,6 +40,8 @@ use crate::access::{permit, Access, AuthError, Route, RouteError};
 // The durable_object macro exports the class to JavaScript; re-exported for docs.
 #[allow(unused_imports)]
 pub use document::DocumentObject;
+#[allow(unused_imports)]
+pub use webhooks::queue::WebhookObject;
 
 /// The Durable Object namespace of documents (wrangler.toml).
 const DOCUMENTS: &str = "DOCUMENTS";
@@ -203,9 +207,16 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
             cache::through(ctx, &req, key, reader::page(env, slug)).await
         }
         (Route::Media { id }, ..) => media::serve(&req, env, ctx, id).await,
-        (Route::MediaUpload, _, Some(who)) => media::upload(req, env, &who.claims).await,
+        (Route::MediaUpload, _, Some(who)) => media::upload(req, env, ctx, &who.claims).await,
         (Route::MediaList, ..) => media::list(&req, env).await,
-        (Route::MediaDelete { id }, ..) => media::delete(env, id).await,
+        (Route::MediaDelete { id }, ..) => media::delete(env, ctx, id).await,
+        (Route::Webhooks, ..) => webhooks::list(env).await,
+        (Route::WebhookCreate, ..) => webhooks::create(req, env).await,
+        (Route::Webhook { id }, ..) => webhooks::get(env, id).await,
+        (Route::WebhookUpdate { id }, ..) => webhooks::update(req, env, id).await,
+        (Route::WebhookDelete { id }, ..) => webhooks::delete(env, id).await,
+        (Route::WebhookDeliveries { id }, ..) => webhooks::deliveries(&req, env, id).await,
+        (Route::WebhookRetry { id, delivery }, ..) => webhooks::retry(env, id, delivery).await,
         (Route::Preflight, ..) => Ok(reader::preflight()?),
         (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys, env).await,
         (Route::SignOut, ..) => access::sign_out(),

@@ -155,6 +155,7 @@ impl DocumentObject {
             kv: kv_next,
             intent: intent.as_ref().filter(|i| !i.failed).map(|i| i.next_at),
             expiry: self.next_expiry(),
+            updated_event: self.updated_event().due,
             not_before,
         });
         let storage = self.state.storage();
@@ -199,6 +200,7 @@ impl DocumentObject {
             }
         }
         let retry = self.run_schedule().await;
+        self.send_updated(now_ms()).await;
         // Then pending KV writes, and the next alarm: after a failure, not before the backoff.
         let not_before = retry.then(|| now_ms() + SCHEDULE_RETRY_MS);
         self.rearm_after(&db, &kv, None, not_before).await;

@@ -64,6 +64,8 @@ pub struct DocumentObject {
     touch: RefCell<Touch>,
     /// Clients refused new sockets for a while after a refusal they would repeat.
     penalties: RefCell<Penalties>,
+    /// The pending `document.updated` event (loaded from storage on first use).
+    updated_event: RefCell<Option<crate::webhook::Debounce>>,
     /// The fault switch's armed step (tests only; see [`faults_enabled`]).
     crash_at: RefCell<Option<String>>,
     /// The fault switch's error for the next D1 write (tests only).
@@ -197,6 +199,86 @@ impl DocumentObject {
         Ok(row.is_some())
     }
 
+    /// Queues webhook event `kind` in the background ([`crate::edge::webhooks::emit`]).
+    fn emit(&self, kind: &'static str, data: serde_json::Value) {
+        let env = self.env.clone();
+        self.state.wait_until(async move {
+            crate::edge::webhooks::emit(&env, kind, data).await;
+        });
+    }
+
+    /// The `document.updated` debounce, as stored.
+    fn updated_event(&self) -> crate::webhook::Debounce {
+        let known = *self.updated_event.borrow();
+        known.unwrap_or_else(|| {
+            let due = self
+                .tables()
+                .ok()
+                .and_then(|t| t.updated_event_due().ok().flatten());
+            let loaded = crate::webhook::Debounce { due };
+            *self.updated_event.borrow_mut() = Some(loaded);
+            loaded
+        })
+    }
+
+    /// An edit at `now`: opens a `document.updated` window if none is (stored, with the
+    /// alarm set for its end).
+    fn updated(&self, now: Millis) {
+        let mut debounce = self.updated_event();
+        let window = self
+            .env
+            .var("WEBHOOK_DEBOUNCE")
+            .ok()
+            .and_then(|v| v.to_string().parse::<i64>().ok())
+            .map_or(crate::webhook::DEBOUNCE_SECONDS as i64, |s| {
+                s.clamp(0, 86_400)
+            });
+        if let Some(due) = debounce.edited(now, window * 1000) {
+            *self.updated_event.borrow_mut() = Some(debounce);
+            if let Err(e) = self
+                .tables()
+                .map_err(|e| format!("{e:?}"))
+                .and_then(|t| t.set_updated_event_due(Some(due)))
+            {
+                console_error!("recording the document.updated event: {e}");
+            }
+            let storage = self.state.storage();
+            worker::wasm_bindgen_futures::spawn_local(async move {
+                alarm::alarm_by(&storage, due).await;
+            });
+        }
+    }
+
+    /// The alarm rang at `now`: sends `document.updated` if its window has closed, with the
+    /// draft as it is now.
+    async fn send_updated(&self, now: Millis) {
+        let mut debounce = self.updated_event();
+        if !debounce.ring(now) {
+            return;
+        }
+        *self.updated_event.borrow_mut() = Some(debounce);
+        if let Err(e) = self
+            .tables()
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|t| t.set_updated_event_due(None))
+        {
+            console_error!("clearing the document.updated event: {e}");
+        }
+        let Some(id) = self.doc_id() else { return };
+        let defined = match self.collection(&id).await {
+            Ok(d) => d,
+            Err(e) => return console_error!("document.updated: {e:?}"),
+        };
+        let entry = match self.entry(&defined.collection) {
+            Ok(entry) => entry,
+            Err(e) => return console_error!("document.updated: {e:?}"),
+        };
+        let mut data = crate::content::fields::entry_json(&defined.collection, &entry);
+        data["document"] = serde_json::json!(id.as_str());
+        data["updated_at"] = serde_json::json!(crate::time::iso8601(now));
+        self.emit("document.updated", data);
+    }
+
     async fn serve(&self, req: Request) -> Result<Response> {
         let path = req.path();
         let route = Route::parse(req.method().as_ref(), &path);
@@ -247,6 +329,7 @@ impl DurableObject for DocumentObject {
             collection: RefCell::new(None),
             title_field: RefCell::new(None),
             touch: RefCell::new(Touch::default()),
+            updated_event: RefCell::new(None),
             penalties: RefCell::new(Penalties::default()),
             crash_at: RefCell::new(None),
             fail_d1: RefCell::new(None),

@@ -71,6 +71,31 @@ fn published_json(local: &Local, created: bool) -> serde_json::Value {
     })
 }
 
+/// What `entry.published` and `entry.unpublished` carry: the document, its collection, slug
+/// and version, and where readers get it.
+fn event_json(
+    id: &DocId,
+    collection: Option<&str>,
+    local: &Local,
+    entry: Option<u64>,
+) -> serde_json::Value {
+    let collection = collection.unwrap_or(POSTS);
+    let url = if collection == POSTS {
+        format!("/api/posts/{}", local.slug)
+    } else {
+        format!("/api/content/{collection}/{}", local.slug)
+    };
+    json!({
+        "document": id.as_str(),
+        "collection": collection,
+        "slug": local.slug,
+        "version": local.version,
+        "published_at": iso8601(local.published_at),
+        "scheduled_entry": entry,
+        "url": url,
+    })
+}
+
 pub(super) fn entry_json(e: &Entry) -> serde_json::Value {
     json!({ "id": e.id, "action": e.action.as_str(), "at": iso8601(e.at) })
 }
@@ -286,6 +311,12 @@ impl DocumentObject {
             let collection = self.collection.borrow().clone();
             self.purge(collection.as_deref(), &[&p.local.slug, &before])
                 .await;
+            if p.created {
+                self.emit(
+                    "entry.published",
+                    event_json(id, collection.as_deref(), &p.local, entry),
+                );
+            }
         }
         result.map(|p| (p.local, p.created))
     }
@@ -310,6 +341,10 @@ impl DocumentObject {
             let collection = self.collection.borrow().clone();
             self.purge(collection.as_deref(), &[&local.slug, &before])
                 .await;
+            self.emit(
+                "entry.unpublished",
+                event_json(id, collection.as_deref(), local, entry),
+            );
         }
         result
     }

@@ -45,15 +45,16 @@ impl DocumentObject {
         if let Ok((db, kv)) = self.bindings() {
             self.rearm(&db, &kv, None).await;
         }
-        json_response(
-            201,
-            &entry_json(&Entry {
-                id: entry,
-                doc_id: id.to_string(),
-                action,
-                at,
-            }),
-        )
+        let scheduled = entry_json(&Entry {
+            id: entry,
+            doc_id: id.to_string(),
+            action,
+            at,
+        });
+        let mut data = scheduled.clone();
+        data["document"] = serde_json::json!(id.as_str());
+        self.emit("entry.scheduled", data);
+        json_response(201, &scheduled)
     }
 
     /// `DELETE /api/docs/{doc}/schedule/{entry}`.
@@ -113,6 +114,16 @@ impl DocumentObject {
                 if !p.permanent {
                     return true;
                 }
+                self.emit(
+                    "schedule.failed",
+                    serde_json::json!({
+                        "document": doc.as_str(),
+                        "entry": entry.id,
+                        "action": entry.action.as_str(),
+                        "at": crate::time::iso8601(entry.at),
+                        "error": { "code": p.code, "status": p.status, "message": p.message },
+                    }),
+                );
             }
         }
         false

@@ -75,6 +75,7 @@ impl DocumentObject {
     /// An edit was accepted at `now`: the registry row is refreshed as [`plan::Touch`] says,
     /// the trailing refresh armed in the background (the socket handlers do not await).
     pub(super) fn edited(&self, now: i64) {
+        self.updated(now);
         let touch = self.touch.borrow_mut().edited(now);
         match touch {
             TouchPlan::Now => self.touch_registry(None),

@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS folio_collection (
 CREATE TABLE IF NOT EXISTS folio_title_field (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   field TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folio_updated_event (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  due INTEGER NOT NULL
 );";
 
 /// The intent's post is stored in parts of at most this many bytes (a Durable Object's
@@ -287,6 +291,34 @@ impl Tables {
              ORDER BY ran_at DESC, entry DESC LIMIT 100",
             vec![],
         )
+    }
+
+    /// When the pending `document.updated` event is due, if one is
+    /// ([`crate::webhook::Debounce`]).
+    pub fn updated_event_due(&self) -> Result<Option<Millis>, String> {
+        #[derive(Deserialize)]
+        struct Due {
+            due: Millis,
+        }
+        let rows: Vec<Due> =
+            self.rows("SELECT due FROM folio_updated_event WHERE id = 1", vec![])?;
+        Ok(rows.first().map(|r| r.due))
+    }
+
+    /// Records (or with `None` clears) the pending `document.updated` event.
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn set_updated_event_due(&self, due: Option<Millis>) -> Result<(), String> {
+        match due {
+            Some(at) => self.run(
+                "INSERT INTO folio_updated_event (id, due) VALUES (1, ?)
+                 ON CONFLICT (id) DO UPDATE SET due = excluded.due",
+                vec![at.into()],
+            ),
+            None => self.run("DELETE FROM folio_updated_event", vec![]),
+        }
+        .map(|_| ())
     }
 
     /// Remembers the document's id (the object learns it from the first request; after

@@ -8,3 +8,4 @@ pub mod journal;
 pub mod kv;
 pub mod media;
 pub mod sqlite;
+pub mod webhooks;
