@@ -87,6 +87,10 @@ pub enum Route<'a> {
     Collection { name: &'a str },
     /// `PUT /api/collections/{name}?force=true`: a new version of a collection's definition.
     CollectionUpdate { name: &'a str },
+    /// `GET /api/collections/{name}/export`: every entry as NDJSON.
+    CollectionExport { name: &'a str },
+    /// `POST /api/collections/{name}/import`: NDJSON in, progress out.
+    CollectionImport { name: &'a str },
     /// `POST /api/media?filename=&alt=`: upload a file (the raw bytes as the body).
     MediaUpload,
     /// `GET /api/media?limit=&cursor=`: the media library, newest first.
@@ -189,6 +193,9 @@ impl Route<'_> {
             // Definitions are what every editor builds its form from, whatever its scope.
             Route::Collections | Route::Collection { .. } => Access::SignedIn,
             Route::CollectionCreate | Route::CollectionUpdate { .. } => Access::Role(Admin, None),
+            // Every draft of a collection, read or written (and published).
+            Route::CollectionExport { .. } => Access::Role(Viewer, None),
+            Route::CollectionImport { .. } => Access::Role(Editor, None),
             // Listing is filtered to the principal's scope.
             Route::Docs => Access::SignedIn,
             Route::CreateDoc => Access::Role(Writer, None),
@@ -359,6 +366,12 @@ impl<'a> Route<'a> {
             ["api", "webhooks", id, "deliveries", delivery, "retry"] => post(Route::WebhookRetry {
                 id: hook(id)?,
                 delivery: token_id(delivery, "msg_", "delivery")?,
+            }),
+            ["api", "collections", name, "export"] => get(Route::CollectionExport {
+                name: collection(name)?,
+            }),
+            ["api", "collections", name, "import"] => post(Route::CollectionImport {
+                name: collection(name)?,
             }),
             ["api", "session"] => match method {
                 "GET" => Ok(Route::Session),

@@ -138,6 +138,18 @@ pub fn read(doc: &Doc, collection: &Collection) -> Result<Entry> {
     Ok(Entry { slug, fields })
 }
 
+/// The draft's slug as `meta` holds it (empty if none, or not text).
+pub fn draft_slug(doc: &Doc) -> String {
+    let meta = doc.get_or_insert_map(META_MAP);
+    let Ok(txn) = doc.try_transact() else {
+        return String::new();
+    };
+    match meta.get(&txn, "slug") {
+        Some(Out::Any(Any::String(s))) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
 /// Whether rich text holds anything a reader would see: words, an image or a rule (TipTap's
 /// empty document is one empty paragraph). Walked with a stack, not recursion.
 fn has_content(nodes: &[Node]) -> bool {

@@ -189,23 +189,24 @@ pub async fn forward(
     send(env, doc, forwarded).await
 }
 
-/// Sends a JSON request of the worker's own (`method` on `path`, with `body`) to the object
-/// of `doc`, as `who`: e.g. the write that fills a document just created.
+/// Sends a request of the worker's own (`method` on `path`, with a JSON `body` if any) to the
+/// object of `doc`, as `who`: e.g. the write that fills a document just created.
 pub async fn forward_json(
     env: &Env,
     doc: &DocId,
     method: worker::Method,
     path: &str,
-    body: &serde_json::Value,
+    body: Option<&serde_json::Value>,
     who: &Claims,
 ) -> Result<Response> {
     let headers = worker::Headers::new();
     headers.set(IDENTITY_HEADER, &identity_header(who, false)?)?;
-    headers.set("Content-Type", "application/json")?;
     let mut init = worker::RequestInit::new();
-    init.with_method(method)
-        .with_headers(headers)
-        .with_body(Some(body.to_string().into()));
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.with_body(Some(body.to_string().into()));
+    }
+    init.with_method(method).with_headers(headers);
     let req = Request::new_with_init(&format!("https://folio.internal{path}"), &init)?;
     send(env, doc, req).await
 }

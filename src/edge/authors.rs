@@ -82,7 +82,8 @@ pub async fn create(mut req: Request, env: &Env, who: &Claims) -> Result<Respons
         // The document exists now; its content is the object's first edit.
         let path = format!("/api/docs/{}", id.as_str());
         let mut written =
-            super::access::forward_json(env, &id, worker::Method::Patch, &path, &raw, who).await?;
+            super::access::forward_json(env, &id, worker::Method::Patch, &path, Some(&raw), who)
+                .await?;
         let draft: serde_json::Value = written.json().await?;
         if written.status_code() != 200 {
             return Err(EdgeError::Detailed {

@@ -26,6 +26,7 @@ mod http;
 mod media;
 mod reader;
 mod storage;
+mod transfer;
 mod webhooks;
 
 use serde_json::json;
@@ -247,6 +248,12 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
         (Route::Collection { name }, _, Some(_)) => collections::get(env, name).await,
         (Route::CollectionCreate, _, Some(_)) => collections::create(req, env).await,
         (Route::CollectionUpdate { name }, _, Some(_)) => collections::update(req, env, name).await,
+        (Route::CollectionExport { name }, _, Some(who)) => {
+            transfer::export(env, name, &who.claims).await
+        }
+        (Route::CollectionImport { name }, _, Some(who)) => {
+            transfer::import(req, env, name, &who.claims).await
+        }
         (Route::Versions { doc }, _, Some(_)) => reader::doc_versions(env, &doc).await,
         (Route::Sync { doc }, _, Some(who)) => {
             access::forward(env, &doc, &req, &who.claims, true).await

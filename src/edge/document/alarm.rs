@@ -64,7 +64,10 @@ impl DocumentObject {
             Some(field)
         });
         let root = root.as_deref().unwrap_or("title");
-        let Ok(title) = self.live.with_settled_room(|room| Ok(room.text(root))) else {
+        let Ok((title, slug)) = self
+            .live
+            .with_settled_room(|room| Ok((room.text(root), fields::draft_slug(room.doc()))))
+        else {
             return;
         };
         let Ok(db) = d1::db(&self.env) else { return };
@@ -74,7 +77,7 @@ impl DocumentObject {
         let collection = known.or_else(|| self.tables().ok()?.stored_collection());
         let (live, env) = (self.live.clone(), self.env.clone());
         self.state.wait_until(async move {
-            if let Err(e) = d1::touch(&db, id.as_str(), &title, now, publishing).await {
+            if let Err(e) = d1::touch(&db, id.as_str(), (&title, &slug), now, publishing).await {
                 console_error!("updating the document registry: {e}");
             }
             // The media the draft refers to, so that none of it can be deleted meanwhile.

@@ -517,28 +517,92 @@ pub struct Registry {
 pub async fn touch(
     db: &D1Database,
     doc_id: &str,
-    title: &str,
+    (title, slug): (&str, &str),
     now: i64,
     publishing: Option<Registry>,
 ) -> Result<(), String> {
     match publishing {
         None => {
-            let sql = "INSERT INTO documents (id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at";
-            run(db, sql, &[js(doc_id), js(title), num(now)]).await
+            let sql = "INSERT INTO documents (id, title, slug, created_at, updated_at)
+                       VALUES (?1, ?2, ?4, ?3, ?3)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, slug = excluded.slug,
+                         updated_at = excluded.updated_at";
+            run(db, sql, &[js(doc_id), js(title), num(now), js(slug)]).await
         }
         Some(r) => {
-            let sql = "INSERT INTO documents (id, title, created_at, updated_at, next_publish_at,
+            let sql = "INSERT INTO documents (id, title, slug, created_at, updated_at, next_publish_at,
                          publish_problem)
-                       VALUES (?1, ?2, ?3, ?3, ?4, ?5)
-                       ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+                       VALUES (?1, ?2, ?6, ?3, ?3, ?4, ?5)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, slug = excluded.slug,
                          updated_at = excluded.updated_at, next_publish_at = excluded.next_publish_at,
                          publish_problem = excluded.publish_problem";
             let problem = r.problem.as_deref().map_or(JsValue::NULL, js);
             let next = r.next_publish_at.map_or(JsValue::NULL, num);
-            run(db, sql, &[js(doc_id), js(title), num(now), next, problem]).await
+            run(
+                db,
+                sql,
+                &[js(doc_id), js(title), num(now), next, problem, js(slug)],
+            )
+            .await
         }
     }
+}
+
+/// A document of a collection as an export lists it: its id and what is published of it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportRow {
+    pub id: String,
+    pub status: Option<String>,
+    pub version: Option<f64>,
+    pub published_at: Option<f64>,
+}
+
+/// Every document of `collection` (at most `limit`), oldest first, with its published state.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn collection_documents(
+    db: &D1Database,
+    collection: &str,
+    limit: u32,
+) -> Result<Vec<ExportRow>, String> {
+    let sql = "SELECT d.id, COALESCE(p.status, e.status) AS status,
+                      COALESCE(p.version, e.version) AS version,
+                      COALESCE(p.published_at, e.published_at) AS published_at
+               FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
+                 LEFT JOIN entries e ON e.doc_id = d.id
+               WHERE d.collection = ?1 ORDER BY d.created_at, d.id LIMIT ?2";
+    all(db, sql, &[js(collection), num(i64::from(limit))]).await
+}
+
+/// The document of `collection` whose draft or published slug is `slug`, the oldest if
+/// several are.
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn document_by_slug(
+    db: &D1Database,
+    collection: &str,
+    slug: &str,
+) -> Result<Option<String>, String> {
+    let sql = "SELECT d.id FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
+                 LEFT JOIN entries e ON e.doc_id = d.id
+               WHERE d.collection = ?1 AND (d.slug = ?2 OR p.slug = ?2 OR e.slug = ?2)
+               ORDER BY d.created_at, d.id LIMIT 1";
+    first(db, sql, &[js(collection), js(slug)], Some("id")).await
+}
+
+/// Records document `id`'s draft slug (the object refreshes it with its title).
+///
+/// # Errors
+/// D1's error, as text.
+pub async fn set_draft_slug(db: &D1Database, id: &str, slug: &str) -> Result<(), String> {
+    run(
+        db,
+        "UPDATE documents SET slug = ?2 WHERE id = ?1",
+        &[js(id), js(slug)],
+    )
+    .await
 }
 
 /// What D1 holds of `doc_id`'s post: its row, and the hash of the version it points at.
