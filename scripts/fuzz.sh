@@ -15,7 +15,7 @@ seconds=${1:-60}
 triple=${FUZZ_TRIPLE:-i686-unknown-linux-gnu}
 export RUSTC_BOOTSTRAP=1
 status=0
-for target in frames update token render schema media; do
+for target in frames update token render schema media write; do
   mkdir -p "corpus/$target" "regressions/$target"
   log=$(mktemp)
   if cargo fuzz run --target "$triple" -O -s none "$target" "corpus/$target" "seeds/$target" "regressions/$target" -- \

@@ -17,6 +17,10 @@
 //! - [`schema`]: a definition from any JSON is refused or valid (names, caps, reserved names),
 //!   survives being stored and read back, and does not tighten itself; a reader query on it is
 //!   refused or names only its fields, within the filter cap.
+//! - [`write`]: a JSON write from any body is refused by name, or applied so that every field
+//!   it set reads back valid (text exactly as given); Markdown from any text builds a tree no
+//!   deeper than the model allows; a three-way text merge from any three texts never fails,
+//!   and a two-way one reproduces the new text exactly.
 
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact};
@@ -395,4 +399,62 @@ mod tests {
             schema(data);
         }
     }
+}
+
+/// A JSON write body, then (after a NUL byte) Markdown, then (after another) three texts
+/// separated by `\u{1}`: base, current and new.
+pub fn write(data: &[u8]) {
+    use crate::content::diff::{apply, merge};
+    use crate::content::write::{apply as write_apply, parse, Set};
+    let mut parts = data.splitn(3, |b| *b == 0);
+    let body = parts.next().unwrap_or_default();
+    let markdown = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    let texts = String::from_utf8_lossy(parts.next().unwrap_or_default());
+
+    let collection = crate::testing::articles();
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        match parse(&value, &collection) {
+            Err(problems) => assert!(!problems.is_empty()),
+            Ok(w) => {
+                let doc = yrs::Doc::with_client_id(1);
+                write_apply(&doc, &collection, &w).expect("a write applies");
+                let entry = fields::read(&doc, &collection).expect("readable");
+                for (name, set) in &w.fields {
+                    let read = entry.get(name);
+                    assert!(
+                        !matches!(read, Read::Wrong(_)),
+                        "{name}: {read:?} from {set:?}"
+                    );
+                    if let Set::Text { value, base: None } = set {
+                        match read {
+                            Read::Value(Value::Text(t)) => assert_eq!(t, value),
+                            _ => assert!(value.trim().is_empty(), "{name}: {read:?}"),
+                        }
+                    }
+                }
+                if let Some(slug) = &w.slug {
+                    assert_eq!(&entry.slug, slug);
+                }
+            }
+        }
+    }
+
+    let tree = crate::content::markdown::to_prosemirror(&markdown);
+    let mut stack = vec![(&tree, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        assert!(depth <= crate::content::MAX_DEPTH + 3, "too deep");
+        for child in node["content"].as_array().into_iter().flatten() {
+            stack.push((child, depth + 1));
+        }
+    }
+
+    let mut texts = texts.split('\u{1}');
+    let (base, current, new) = (
+        texts.next().unwrap_or_default(),
+        texts.next().unwrap_or_default(),
+        texts.next().unwrap_or_default(),
+    );
+    assert_eq!(apply(current, &merge(current, current, new)), new);
+    let merged = apply(current, &merge(base, current, new));
+    let _ = merged.len();
 }

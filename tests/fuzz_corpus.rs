@@ -59,3 +59,8 @@ fn schema() {
 fn media() {
     replay("media", folio::fuzzing::media);
 }
+
+#[test]
+fn write() {
+    replay("write", folio::fuzzing::write);
+}

@@ -584,6 +584,73 @@ mod tests {
     }
 
     #[test]
+    fn integration_routes_and_their_rules() {
+        use Role::{Admin, Editor, Viewer, Writer};
+        let hook = "wh_0123456789abcdef01234567";
+        let msg = "msg_0123456789abcdef01234567";
+        let doc = DocId::parse("d1").unwrap();
+        assert_eq!(
+            Route::parse("POST", "/api/webhooks"),
+            Ok(Route::WebhookCreate)
+        );
+        assert_eq!(
+            Route::parse("PATCH", &format!("/api/webhooks/{hook}")),
+            Ok(Route::WebhookUpdate { id: hook })
+        );
+        assert_eq!(
+            Route::parse(
+                "POST",
+                &format!("/api/webhooks/{hook}/deliveries/{msg}/retry")
+            ),
+            Ok(Route::WebhookRetry {
+                id: hook,
+                delivery: msg
+            })
+        );
+        for path in [
+            "/api/webhooks".to_string(),
+            format!("/api/webhooks/{hook}"),
+            format!("/api/webhooks/{hook}/deliveries"),
+        ] {
+            let route = Route::parse("GET", &path).unwrap();
+            assert_eq!(route.access(), Access::Role(Admin, None), "{path}");
+        }
+        // Ids are Folio's own shape: anything else is a 400 naming the parameter.
+        for bad in [
+            "/api/webhooks/wh_XYZ",
+            "/api/webhooks/0123456789abcdef01234567",
+        ] {
+            assert!(matches!(
+                Route::parse("GET", bad),
+                Err(RouteError::Invalid(Error::BadParameter { .. }))
+            ));
+        }
+        assert!(matches!(
+            Route::parse(
+                "POST",
+                &format!("/api/webhooks/{hook}/deliveries/msg_1/retry")
+            ),
+            Err(RouteError::Invalid(Error::BadParameter { .. }))
+        ));
+        assert_eq!(
+            Route::parse("DELETE", "/api/webhooks"),
+            Err(RouteError::Method("GET, POST"))
+        );
+        // JSON writes: writers of the document; import needs an editor of all, export a viewer.
+        let write = Route::parse("PATCH", "/api/docs/d1").unwrap();
+        assert_eq!(write, Route::Write { doc: doc.clone() });
+        assert_eq!(write.access(), Access::Role(Writer, Some(doc)));
+        assert_eq!(
+            Route::parse("PUT", "/api/docs/d1"),
+            Err(RouteError::Method("GET, PATCH"))
+        );
+        let import = Route::parse("POST", "/api/collections/notes/import").unwrap();
+        assert_eq!(import.access(), Access::Role(Editor, None));
+        let export = Route::parse("GET", "/api/collections/notes/export").unwrap();
+        assert_eq!(export.access(), Access::Role(Viewer, None));
+    }
+
+    #[test]
     fn origins() {
         let me = "http://127.0.0.1:8787";
         assert!(origin_allowed(None, me, ""));
