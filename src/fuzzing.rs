@@ -368,39 +368,6 @@ pub fn media(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_html_oracle_catches_what_it_should() {
-        check_html("<p>a &lt;b&gt; <a href=\"https://x\" rel=\"nofollow\">x</a><br></p>");
-        for bad in [
-            "<script>x</script>",
-            "<p onclick=\"x\">",
-            "<a href=\"javascript:alert(1)\">",
-            "<a href=\" JavaScript:x\">",
-            "<img src=\"data:text/html,x\">",
-        ] {
-            assert!(
-                std::panic::catch_unwind(|| check_html(bad)).is_err(),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn targets_take_empty_and_junk_input() {
-        for data in [&[][..], &[0], &[255; 300], b"v1.a.b"] {
-            frames(data);
-            update(data);
-            token(data);
-            render(data);
-            schema(data);
-        }
-    }
-}
-
 /// A JSON write body, then (after a NUL byte) Markdown, then (after another) three texts
 /// separated by `\u{1}`: base, current and new.
 pub fn write(data: &[u8]) {
@@ -457,4 +424,37 @@ pub fn write(data: &[u8]) {
     assert_eq!(apply(current, &merge(current, current, new)), new);
     let merged = apply(current, &merge(base, current, new));
     let _ = merged.len();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_oracle_catches_what_it_should() {
+        check_html("<p>a &lt;b&gt; <a href=\"https://x\" rel=\"nofollow\">x</a><br></p>");
+        for bad in [
+            "<script>x</script>",
+            "<p onclick=\"x\">",
+            "<a href=\"javascript:alert(1)\">",
+            "<a href=\" JavaScript:x\">",
+            "<img src=\"data:text/html,x\">",
+        ] {
+            assert!(
+                std::panic::catch_unwind(|| check_html(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn targets_take_empty_and_junk_input() {
+        for data in [&[][..], &[0], &[255; 300], b"v1.a.b"] {
+            frames(data);
+            update(data);
+            token(data);
+            render(data);
+            schema(data);
+        }
+    }
 }

@@ -138,8 +138,8 @@ pub struct AlarmInputs {
     pub intent: Option<Millis>,
     /// The earliest token expiry of a connected socket still ahead.
     pub expiry: Option<Millis>,
-    /// The pending `document.updated` webhook event.
-    pub updated_event: Option<Millis>,
+    /// Webhook work: a `document.updated` window's end, or events to queue again.
+    pub webhooks: Option<Millis>,
     /// After a transient failure of the schedule: neither the schedule nor KV bring the alarm
     /// back before this (a failed entry is still due and must not ring it again at once).
     pub not_before: Option<Millis>,
@@ -149,7 +149,7 @@ pub struct AlarmInputs {
 pub fn alarm(inputs: &AlarmInputs) -> Option<Millis> {
     let work = super::schedule::next_alarm(inputs.schedule, inputs.kv)
         .map(|at| inputs.not_before.map_or(at, |floor| at.max(floor)));
-    [work, inputs.intent, inputs.expiry, inputs.updated_event]
+    [work, inputs.intent, inputs.expiry, inputs.webhooks]
         .into_iter()
         .flatten()
         .min()
@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(alarm(&expiry), Some(700));
         // A document.updated window ends before: it is not held back by the backoff either.
         let updated = AlarmInputs {
-            updated_event: Some(600),
+            webhooks: Some(600),
             ..expiry
         };
         assert_eq!(alarm(&updated), Some(600));

@@ -158,7 +158,7 @@ impl DocumentObject {
             kv: kv_next,
             intent: intent.as_ref().filter(|i| !i.failed).map(|i| i.next_at),
             expiry: self.next_expiry(),
-            updated_event: self.updated_event().due,
+            webhooks: self.webhook_work(),
             not_before,
         });
         let storage = self.state.storage();
@@ -195,15 +195,39 @@ impl DocumentObject {
         let now = now_ms();
         if let Ok(mut journal) = self.journal(now) {
             let due = journal.intent().ok().flatten();
-            if due.is_some_and(|i| !i.failed && i.next_at <= now) {
+            if let Some(intent) = due.filter(|i| !i.failed && i.next_at <= now) {
                 let mut world = self.world(&db);
-                if let Outcome::Failed(p) = intent::drive(&mut journal, &mut world, now).await {
-                    console_error!("alarm: the pending publish failed again: {}", p.message);
+                match intent::drive(&mut journal, &mut world, now).await {
+                    Outcome::Failed(p) => {
+                        console_error!("alarm: the pending publish failed again: {}", p.message);
+                    }
+                    // Recovered (after a crash, or a failure): the event the request that
+                    // started it could not record.
+                    Outcome::Done(local) => {
+                        let kind = match intent.action {
+                            Action::Publish => "entry.published",
+                            Action::Unpublish => "entry.unpublished",
+                        };
+                        if let Some(id) = self.doc_id() {
+                            let collection = self.collection.borrow().clone();
+                            let data = super::publishing::event_json(
+                                &id,
+                                collection.as_deref(),
+                                &local,
+                                intent.entry,
+                            );
+                            self.emit(kind, data);
+                        }
+                    }
+                    Outcome::Idle => {}
                 }
             }
         }
         let retry = self.run_schedule().await;
         self.send_updated(now_ms()).await;
+        if let Ok(tables) = self.tables() {
+            super::send_outbox(&self.env, &tables).await;
+        }
         // Then pending KV writes, and the next alarm: after a failure, not before the backoff.
         let not_before = retry.then(|| now_ms() + SCHEDULE_RETRY_MS);
         self.rearm_after(&db, &kv, None, not_before).await;

@@ -38,6 +38,7 @@ use crate::access::throttle::Penalties;
 use crate::access::Route;
 use crate::content::schema::{Kind, POSTS};
 use crate::doc_id::DocId;
+use crate::edge::http::now_ms;
 use crate::error::Error;
 use crate::publish::plan::Touch;
 use crate::time::Millis;
@@ -199,12 +200,44 @@ impl DocumentObject {
         Ok(row.is_some())
     }
 
-    /// Queues webhook event `kind` in the background ([`crate::edge::webhooks::emit`]).
+    /// Records webhook event `kind` in the outbox (in this turn's write, with what it
+    /// reports), then queues it in the background; the alarm queues what is left.
     fn emit(&self, kind: &'static str, data: serde_json::Value) {
-        let env = self.env.clone();
+        let recorded = crate::edge::webhooks::message_id()
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|id| {
+                self.tables().map_err(|e| format!("{e:?}"))?.outbox_add(
+                    &id,
+                    kind,
+                    &data.to_string(),
+                    now_ms(),
+                )
+            });
+        if let Err(e) = recorded {
+            console_error!("recording webhook event {kind}: {e}");
+            return;
+        }
+        let (env, tables) = (self.env.clone(), self.tables.borrow().clone());
         self.state.wait_until(async move {
-            crate::edge::webhooks::emit(&env, kind, data).await;
+            if let Some(tables) = tables {
+                send_outbox(&env, &tables).await;
+            }
         });
+    }
+
+    /// When the alarm must come back for webhook work: a `document.updated` window's end, or
+    /// soon if events wait in the outbox.
+    fn webhook_work(&self) -> Option<Millis> {
+        let waiting = self
+            .tables()
+            .ok()
+            .and_then(|t| t.outbox().ok())
+            .is_some_and(|o| !o.is_empty());
+        let retry = waiting.then(|| now_ms() + crate::limits::KV_RETRY_MS);
+        [self.updated_event().due, retry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The `document.updated` debounce, as stored.
@@ -313,6 +346,28 @@ impl DocumentObject {
             _ => Err(not_found()),
         }
     }
+}
+
+/// Queues the outbox's events, oldest first, forgetting each once every webhook has it;
+/// stops at the first failure (the alarm tries again).
+pub(super) async fn send_outbox(env: &Env, tables: &Tables) -> bool {
+    let Ok(waiting) = tables.outbox() else {
+        return false;
+    };
+    for event in waiting {
+        let data = serde_json::from_str(&event.data).unwrap_or_default();
+        let queued =
+            crate::edge::webhooks::enqueue(env, &event.id, &event.kind, event.created_at, data)
+                .await;
+        if let Err(e) = queued {
+            console_error!("webhook event {} not queued yet: {e:?}", event.kind);
+            return false;
+        }
+        if let Err(e) = tables.outbox_done(event.seq) {
+            console_error!("forgetting a queued webhook event: {e}");
+        }
+    }
+    true
 }
 
 impl DurableObject for DocumentObject {

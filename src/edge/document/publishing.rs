@@ -73,7 +73,7 @@ fn published_json(local: &Local, created: bool) -> serde_json::Value {
 
 /// What `entry.published` and `entry.unpublished` carry: the document, its collection, slug
 /// and version, and where readers get it.
-fn event_json(
+pub(super) fn event_json(
     id: &DocId,
     collection: Option<&str>,
     local: &Local,
@@ -305,18 +305,19 @@ impl DocumentObject {
         if self.crashed(&journal) {
             return Err(crash_problem());
         }
+        let collection = self.collection.borrow().clone();
+        // In the same turn as the intent's last write: the event is durable with the publish.
+        if let Some(p) = result.as_ref().ok().filter(|p| p.created) {
+            self.emit(
+                "entry.published",
+                event_json(id, collection.as_deref(), &p.local, entry),
+            );
+        }
         let written = result.as_ref().ok().and_then(|p| p.post.as_ref());
         self.rearm(&db, &kv, written).await;
         if let Ok(p) = &result {
-            let collection = self.collection.borrow().clone();
             self.purge(collection.as_deref(), &[&p.local.slug, &before])
                 .await;
-            if p.created {
-                self.emit(
-                    "entry.published",
-                    event_json(id, collection.as_deref(), &p.local, entry),
-                );
-            }
         }
         result.map(|p| (p.local, p.created))
     }
@@ -336,15 +337,17 @@ impl DocumentObject {
         if self.crashed(&journal) {
             return Err(crash_problem());
         }
-        self.rearm(&db, &kv, None).await;
+        let collection = self.collection.borrow().clone();
         if let Ok(local) = &result {
-            let collection = self.collection.borrow().clone();
-            self.purge(collection.as_deref(), &[&local.slug, &before])
-                .await;
             self.emit(
                 "entry.unpublished",
                 event_json(id, collection.as_deref(), local, entry),
             );
+        }
+        self.rearm(&db, &kv, None).await;
+        if let Ok(local) = &result {
+            self.purge(collection.as_deref(), &[&local.slug, &before])
+                .await;
         }
         result
     }

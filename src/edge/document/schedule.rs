@@ -42,9 +42,6 @@ impl DocumentObject {
             .tables()?
             .add_entry(id, action, at, now)
             .map_err(|e| unavailable("saving the schedule failed", e))?;
-        if let Ok((db, kv)) = self.bindings() {
-            self.rearm(&db, &kv, None).await;
-        }
         let scheduled = entry_json(&Entry {
             id: entry,
             doc_id: id.to_string(),
@@ -54,6 +51,9 @@ impl DocumentObject {
         let mut data = scheduled.clone();
         data["document"] = serde_json::json!(id.as_str());
         self.emit("entry.scheduled", data);
+        if let Ok((db, kv)) = self.bindings() {
+            self.rearm(&db, &kv, None).await;
+        }
         json_response(201, &scheduled)
     }
 

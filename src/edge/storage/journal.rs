@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS folio_title_field (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   field TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS folio_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS folio_updated_event (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   due INTEGER NOT NULL
@@ -84,6 +91,16 @@ pub struct Entry {
     pub doc_id: String,
     pub action: Action,
     pub at: Millis,
+}
+
+/// A webhook event waiting in the object's outbox.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Outgoing {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub data: String,
+    pub created_at: Millis,
 }
 
 /// A scheduled entry that ran: which, as what, and when.
@@ -291,6 +308,39 @@ impl Tables {
              ORDER BY ran_at DESC, entry DESC LIMIT 100",
             vec![],
         )
+    }
+
+    /// Records webhook event `kind` (message `id`) to be queued, in the same write as what
+    /// it reports when called in the same turn.
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn outbox_add(&self, id: &str, kind: &str, data: &str, now: Millis) -> Result<(), String> {
+        self.run(
+            "INSERT INTO folio_outbox (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+            vec![id.into(), kind.into(), data.into(), now.into()],
+        )
+        .map(|_| ())
+    }
+
+    /// The events not yet queued, oldest first.
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn outbox(&self) -> Result<Vec<Outgoing>, String> {
+        self.rows(
+            "SELECT seq, id, kind, data, created_at FROM folio_outbox ORDER BY seq LIMIT 100",
+            vec![],
+        )
+    }
+
+    /// Forgets an event once it is queued.
+    ///
+    /// # Errors
+    /// A SQLite error, as text.
+    pub fn outbox_done(&self, seq: i64) -> Result<(), String> {
+        self.run("DELETE FROM folio_outbox WHERE seq = ?", vec![seq.into()])
+            .map(|_| ())
     }
 
     /// When the pending `document.updated` event is due, if one is

@@ -2,9 +2,11 @@
 //! which queues an event for every enabled webhook subscribed to it, each in its own Durable
 //! Object ([`queue`]) that sends, retries and logs its deliveries.
 //!
-//! Events are queued right after what they report (a publish confirmed, a file stored), in
-//! the background of that request (`wait_until`): an event is queued at most once, and it
-//! is lost only if the isolate dies between the two (see README, "Webhooks").
+//! A document's events (publishing, the schedule, `document.updated`) go through its
+//! object's outbox: recorded in its SQLite in the same write as what they report, queued
+//! from there, and queued again by its alarm until every webhook has them (queueing is
+//! idempotent by message id), so none is lost to a crash. Media events are queued in the
+//! background of the request that stored or deleted the file (`wait_until`).
 
 pub mod queue;
 
@@ -17,7 +19,7 @@ use super::http::{json_body, json_response, now_ms};
 use super::storage::d1;
 use super::storage::webhooks::{self as store, WebhookRow};
 use crate::limits::MAX_BODY_BYTES;
-use crate::time::iso8601;
+use crate::time::{iso8601, Millis};
 use crate::webhook::{
     check_url, envelope, parse_events, secret_from, MAX_DESCRIPTION_CHARS, MAX_WEBHOOKS,
 };
@@ -235,15 +237,31 @@ pub async fn retry(env: &Env, id: &str, delivery: &str) -> Result<Response> {
     .await
 }
 
+/// A new message id: `msg_` and 24 hex digits, the same on every attempt and at every
+/// endpoint.
+pub fn message_id() -> Result<String> {
+    Ok(format!("msg_{}", random_hex(12)?))
+}
+
 /// Queues event `kind` with `data` for every enabled webhook subscribed to it. Failures are
 /// logged: what the event reports has happened already.
 pub async fn emit(env: &Env, kind: &str, data: Value) {
-    if let Err(e) = try_emit(env, kind, data).await {
+    let queued = match message_id() {
+        Ok(id) => enqueue(env, &id, kind, now_ms(), data).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = queued {
         console_error!("webhooks: queueing {kind} failed: {e:?}");
     }
 }
 
-async fn try_emit(env: &Env, kind: &str, data: Value) -> Result<()> {
+/// Queues message `id` (event `kind` of time `at`) for every enabled webhook subscribed to
+/// it. Idempotent: a webhook that has the message already keeps it once, so a caller may
+/// call again after an error.
+///
+/// # Errors
+/// D1 or a webhook's queue failed: some webhooks may not have the message yet.
+pub async fn enqueue(env: &Env, id: &str, kind: &str, at: Millis, data: Value) -> Result<()> {
     let db = d1::db(env).map_err(unavailable)?;
     let hooks: Vec<WebhookRow> = store::list(&db)
         .await
@@ -254,17 +272,15 @@ async fn try_emit(env: &Env, kind: &str, data: Value) -> Result<()> {
     if hooks.is_empty() {
         return Ok(());
     }
-    let now = now_ms();
-    // One id per event: the same on every attempt and at every endpoint.
-    let id = format!("msg_{}", random_hex(12)?);
-    let body = envelope(kind, now, data);
+    let body = envelope(kind, at, data);
+    let mut failed = None;
     for hook in hooks {
         let message = queue::Enqueue {
             webhook: hook.id.clone(),
-            id: id.clone(),
+            id: id.to_string(),
             kind: kind.to_string(),
             body: body.clone(),
-            created_at: now,
+            created_at: at,
         };
         let sent = to_queue(
             env,
@@ -276,9 +292,18 @@ async fn try_emit(env: &Env, kind: &str, data: Value) -> Result<()> {
         .await;
         match sent {
             Ok(r) if r.status_code() == 202 => {}
-            Ok(r) => console_error!("webhook {}: queueing answered {}", hook.id, r.status_code()),
-            Err(e) => console_error!("webhook {}: queueing failed: {e:?}", hook.id),
+            Ok(r) => {
+                failed = Some(format!(
+                    "webhook {}: queueing answered {}",
+                    hook.id,
+                    r.status_code()
+                ))
+            }
+            Err(e) => failed = Some(format!("webhook {}: queueing failed: {e:?}", hook.id)),
         }
     }
-    Ok(())
+    match failed {
+        None => Ok(()),
+        Some(e) => Err(unavailable(e)),
+    }
 }
