@@ -15,6 +15,7 @@ const { Webhook } = createRequire(import.meta.url)('standardwebhooks');
 let folio;
 before(async () => {
   folio = await startFolio('webhooks', {
+    faults: true,
     vars: { WEBHOOK_RETRY_SECONDS: '1,1,1', WEBHOOK_DEBOUNCE: '1', WEBHOOK_TIMEOUT_SECONDS: '60' },
   });
 });
@@ -189,6 +190,23 @@ test('a delivery queued while the receiver is down survives a wrangler dev resta
   await waitFor(async () => (await deliveries(hook.id))[0]?.status === 'delivered', 5_000, 'delivered');
   await send(`/api/webhooks/${hook.id}`, 'DELETE');
   await back.close();
+});
+
+test('a publish that crashes midway sends its entry.published once, when the alarm recovers it', async () => {
+  const r = await receiver();
+  const hook = await createHook(r.url, ['entry.published']);
+  await editDoc(folio, 'crashy', (d) => { d.getText('title').insert(0, 'Crashy'); paragraph(d, 'one'); });
+  assert.equal((await send('/api/docs/crashy/publish', 'POST')).status, 200);
+  await editDoc(folio, 'crashy', (d) => paragraph(d, 'two'));
+  // D1 has version 2, the object crashed before confirming it: the alarm finishes the job.
+  assert.equal((await send('/api/docs/crashy/faults', 'POST', { crash_at: 'publish.written' })).status, 200);
+  assert.notEqual((await send('/api/docs/crashy/publish', 'POST')).status, 200);
+  await waitFor(() => r.requests.some((q) => JSON.parse(q.body).data.version === 2), 30_000, 'version 2 announced');
+  await new Promise((res) => setTimeout(res, 1_000));
+  const versions = r.requests.map((q) => verified(hook.secret, q).data.version);
+  assert.deepEqual(versions, [1, 2], 'each version once, in order');
+  await send(`/api/webhooks/${hook.id}`, 'DELETE');
+  await r.close();
 });
 
 test('document.updated is debounced per document and carries the latest state', async () => {
