@@ -128,6 +128,9 @@ fn path_params(path: &str) -> Vec<Value> {
                 "doc" => schema_ref("DocId"),
                 "n" | "entry" => json!({ "type": "integer", "minimum": 1 }),
                 "name" => json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$" }),
+                "webhook" => json!({ "type": "string", "pattern": "^wh_[0-9a-f]{24}$" }),
+                "delivery" => json!({ "type": "string", "pattern": "^msg_[0-9a-f]{24}$" }),
+                "media" => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
                 _ => json!({ "type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 96 }),
             };
             json!({ "name": name, "in": "path", "required": true, "schema": schema })
@@ -180,6 +183,17 @@ fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
     let collection = schema_ref("Collection");
     let definition = schema_ref("CollectionDefinition");
     let docs = object(json!({ "documents": { "type": "array", "items": any } }));
+    let webhook = object(json!({
+        "id": { "type": "string" }, "url": { "type": "string" },
+        "events": { "type": "array", "items": { "enum": crate::webhook::EVENTS } },
+        "description": { "type": "string" }, "enabled": { "type": "boolean" },
+        "secret": { "type": "string", "description": "only when created" },
+    }));
+    let hook_definition = object(json!({
+        "url": { "type": "string", "format": "uri" },
+        "events": { "type": "array", "items": { "enum": crate::webhook::EVENTS } },
+        "description": { "type": "string" }, "enabled": { "type": "boolean" },
+    }));
     vec![
         Op {
             method: "get",
@@ -269,9 +283,13 @@ fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
         Op {
             method: "post",
             path: "/api/docs",
-            summary: "Create a document (an entry of a collection, else a post)",
+            summary: "Create a document (an entry of a collection, else a post), with content if `fields` or `slug` are given (as PATCH /api/docs/{doc} takes them)",
             access: Some("writer"),
-            body: Some(object(json!({ "collection": { "type": "string" } }))),
+            body: Some(object(json!({
+                "collection": { "type": "string" },
+                "slug": { "type": "string" },
+                "fields": { "type": "object" },
+            }))),
             ok: (
                 201,
                 object(json!({ "id": schema_ref("DocId"), "collection": { "type": "string" } })),
@@ -283,6 +301,18 @@ fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
             summary: "The draft, typed by its collection",
             access: Some("viewer"),
             body: None,
+            ok: (200, entry.clone()),
+        },
+        Op {
+            method: "patch",
+            path: "/api/docs/{doc}",
+            summary: "A JSON write into the live draft: {fields, slug?, base?}; text merged by a minimal diff (three-way from `base`), rich text as ProseMirror JSON or {markdown}; 422 names every invalid field",
+            access: Some("writer"),
+            body: Some(object(json!({
+                "fields": { "type": "object" },
+                "slug": { "type": "string" },
+                "base": { "type": "object", "description": "text fields as the writer read them" },
+            }))),
             ok: (200, entry.clone()),
         },
         Op {
@@ -421,7 +451,7 @@ fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
             summary: "One published version",
             access: None,
             body: None,
-            ok: (200, any),
+            ok: (200, any.clone()),
         },
         Op {
             method: "get",
@@ -450,6 +480,110 @@ fn operations(entry: &Value, published: &Value) -> Vec<Op<'static>> {
             method: "get",
             path: "/p/{slug}",
             summary: "The public HTML page of a post",
+            access: None,
+            body: None,
+            ok: (200, Value::Null),
+        },
+        Op {
+            method: "get",
+            path: "/api/collections/{name}/export",
+            summary: "Every entry as NDJSON: {id, collection, slug, status, version, published_at, fields}",
+            access: Some("viewer"),
+            body: None,
+            ok: (200, Value::Null),
+        },
+        Op {
+            method: "post",
+            path: "/api/collections/{name}/import",
+            summary: "Entries from NDJSON (as exported), idempotent by slug; answers NDJSON progress, one line per input line, then a summary",
+            access: Some("editor"),
+            body: None,
+            ok: (200, Value::Null),
+        },
+        Op {
+            method: "get",
+            path: "/api/webhooks",
+            summary: "Every webhook (without secrets)",
+            access: Some("admin"),
+            body: None,
+            ok: (200, object(json!({ "webhooks": { "type": "array", "items": webhook } }))),
+        },
+        Op {
+            method: "post",
+            path: "/api/webhooks",
+            summary: "A webhook: {url, events, description?}; answers its secret, once",
+            access: Some("admin"),
+            body: Some(hook_definition.clone()),
+            ok: (201, webhook.clone()),
+        },
+        Op {
+            method: "get",
+            path: "/api/webhooks/{webhook}",
+            summary: "One webhook",
+            access: Some("admin"),
+            body: None,
+            ok: (200, webhook.clone()),
+        },
+        Op {
+            method: "patch",
+            path: "/api/webhooks/{webhook}",
+            summary: "Change a webhook: {url?, events?, description?, enabled?}",
+            access: Some("admin"),
+            body: Some(hook_definition),
+            ok: (200, webhook),
+        },
+        Op {
+            method: "delete",
+            path: "/api/webhooks/{webhook}",
+            summary: "Delete a webhook and its queue",
+            access: Some("admin"),
+            body: None,
+            ok: (200, any.clone()),
+        },
+        Op {
+            method: "get",
+            path: "/api/webhooks/{webhook}/deliveries",
+            summary: "The deliveries log, newest first (?status=&limit=): status, attempts, last response and latency, next attempt",
+            access: Some("admin"),
+            body: None,
+            ok: (200, any.clone()),
+        },
+        Op {
+            method: "post",
+            path: "/api/webhooks/{webhook}/deliveries/{delivery}/retry",
+            summary: "Send a delivery again now, with the whole retry schedule",
+            access: Some("admin"),
+            body: None,
+            ok: (202, any.clone()),
+        },
+        Op {
+            method: "post",
+            path: "/api/media",
+            summary: "Upload a file: the raw bytes as the body, its type in Content-Type (?filename=&alt=)",
+            access: Some("writer"),
+            body: None,
+            ok: (201, any.clone()),
+        },
+        Op {
+            method: "get",
+            path: "/api/media",
+            summary: "The media library, newest first (?limit=&cursor=)",
+            access: Some("viewer"),
+            body: None,
+            ok: (200, any.clone()),
+        },
+        Op {
+            method: "delete",
+            path: "/api/media/{media}",
+            summary: "Delete a file no document refers to (409 naming those that do)",
+            access: Some("editor"),
+            body: None,
+            ok: (204, Value::Null),
+        },
+        Op {
+            method: "get",
+            path: "/media/{media}",
+            summary: "A media file, or an image's width variant (?w=)",
             access: None,
             body: None,
             ok: (200, Value::Null),
@@ -696,7 +830,10 @@ mod tests {
                     .replace("{n}", "1")
                     .replace("{entry}", "1")
                     .replace("{name}", "articles")
-                    .replace("{slug}", "a-post");
+                    .replace("{slug}", "a-post")
+                    .replace("{webhook}", "wh_0123456789abcdef01234567")
+                    .replace("{delivery}", "msg_0123456789abcdef01234567")
+                    .replace("{media}", "0123456789abcdef0123456789abcdef");
                 let route = Route::parse(&method.to_uppercase(), &concrete)
                     .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
                 let public = op.get("security") == Some(&json!([]));
@@ -714,6 +851,9 @@ mod tests {
             "/api/docs/{doc}/schedule/{entry}",
             "/api/posts/{slug}/versions/{n}",
             "/api/openapi.json",
+            "/api/webhooks/{webhook}/deliveries/{delivery}/retry",
+            "/api/collections/{name}/import",
+            "/media/{media}",
         ] {
             assert!(paths.contains_key(path), "{path}");
         }

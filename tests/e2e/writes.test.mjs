@@ -19,6 +19,7 @@ const NOTES = {
     { name: 'body', type: 'richtext' },
     { name: 'rating', type: 'number', min: 0, max: 5 },
     { name: 'kind', type: 'select', options: ['memo', 'essay'] },
+    { name: 'summary', type: 'text' },
   ],
 };
 
@@ -137,4 +138,31 @@ test('rich text from Markdown and ProseMirror JSON reaches an open editor as one
   assert.equal(got.title, 'A post');
   assert.equal(got.html, '<p>x</p>');
   disconnect(author);
+});
+
+test('hostile writes get a clear error and reset nothing', async () => {
+  const { instance } = await (await fetch(`${folio.url}/health`)).json();
+  const { id } = await (await send('/api/docs', 'POST', { collection: 'notes', fields: { title: 'Safe' } })).json();
+  // Nested past serde's limit, Markdown nested 100k deep, a body over the cap, a huge diff.
+  let res = await folio.api(`/api/docs/${id}`, { method: 'PATCH', body: '{"fields":' + '['.repeat(5000) + ']'.repeat(5000) + '}' });
+  assert.equal(res.status, 400);
+  res = await send(`/api/docs/${id}`, 'PATCH', { fields: { body: { markdown: '>'.repeat(100_000) + ' deep' } } });
+  assert.equal(res.status, 200);
+  assert.match((await res.json()).fields.body.text, /deep/);
+  res = await send(`/api/docs/${id}`, 'PATCH', { fields: { title: 'x'.repeat(2 << 20) } });
+  assert.equal(res.status, 413);
+  const a = Array.from({ length: 3000 }, (_, i) => `word${i * 7919 % 1000}`).join(' ');
+  const b = Array.from({ length: 3000 }, (_, i) => `term${i * 104729 % 1000}`).join(' ');
+  const took = [];
+  for (const summary of [a, b, a]) {
+    const t0 = performance.now();
+    res = await send(`/api/docs/${id}`, 'PATCH', { fields: { summary } });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).fields.summary, summary);
+    took.push(performance.now() - t0);
+  }
+  // The diff's bound (MAX_EDIT_DISTANCE) keeps a rewrite of 20 KB of text cheap: printed.
+  console.log(`PATCH rewriting a ${a.length}-character text field: ${took.map((t) => t.toFixed(0)).join(', ')} ms`);
+  const after = await (await fetch(`${folio.url}/health`)).json();
+  assert.equal(after.instance, instance, 'no panic reset the worker');
 });
