@@ -26,6 +26,9 @@
 //!   fields     an entry's typed fields read by its collection, and validated
 //!   render     HTML, ProseMirror JSON, plain text
 //!   restore    a published version written back as a forward edit
+//!   write      JSON writes into the draft, checked by the contract
+//!   diff       minimal text diffs and the three-way merge of a write
+//!   markdown   Markdown into the rich-text model
 //! publish/   drafts become versioned posts
 //!   post       the post record, content hash, ETag, body parts, the KV value
 //!   slug       slugs
