@@ -196,6 +196,12 @@ pub const TOUCH_INTERVAL_MS: i64 = 10_000;
 pub const KV_WRITE_INTERVAL_MS: i64 = 1_000;
 /// Delay before a failed KV write is tried again.
 pub const KV_RETRY_MS: i64 = 2_000;
+/// Delay before a document's webhook events that could not be queued are tried again (the
+/// registry in D1 or a webhook's queue was unavailable).
+pub const OUTBOX_RETRY_MS: i64 = 30_000;
+/// A webhook event that could not be queued for this long is dropped (logged): its outbox
+/// must not keep the document's alarm ringing forever.
+pub const OUTBOX_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 /// The alarm arms this fallback first and replaces it at the end of its run, so a run that
 /// ends early (an exception, a reset) still comes back.
 pub const ALARM_FALLBACK_MS: i64 = 30_000;

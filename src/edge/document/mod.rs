@@ -233,7 +233,7 @@ impl DocumentObject {
             .ok()
             .and_then(|t| t.outbox().ok())
             .is_some_and(|o| !o.is_empty());
-        let retry = waiting.then(|| now_ms() + crate::limits::KV_RETRY_MS);
+        let retry = waiting.then(|| now_ms() + crate::limits::OUTBOX_RETRY_MS);
         [self.updated_event().due, retry]
             .into_iter()
             .flatten()
@@ -360,8 +360,14 @@ pub(super) async fn send_outbox(env: &Env, tables: &Tables) -> bool {
             crate::edge::webhooks::enqueue(env, &event.id, &event.kind, event.created_at, data)
                 .await;
         if let Err(e) = queued {
-            console_error!("webhook event {} not queued yet: {e:?}", event.kind);
-            return false;
+            if now_ms() - event.created_at < crate::limits::OUTBOX_MAX_AGE_MS {
+                console_error!("webhook event {} not queued yet: {e:?}", event.kind);
+                return false;
+            }
+            console_error!(
+                "webhook event {} dropped after a day unqueued: {e:?}",
+                event.kind
+            );
         }
         if let Err(e) = tables.outbox_done(event.seq) {
             console_error!("forgetting a queued webhook event: {e}");
