@@ -9,8 +9,12 @@
 //  - once publishing settles, the object, D1 and KV agree on every post's version, status
 //    and content hash, readers see that, and it is what the API last confirmed (or a later
 //    action that was attempted but not confirmed);
-//  - every scheduled entry either ran exactly once or is still pending with an alarm set.
+//  - every scheduled entry either ran exactly once or is still pending with an alarm set;
+//  - every version the object confirmed as published was announced to a webhook
+//    (`entry.published`, received by a server in this process), whatever moment the kill
+//    came at.
 // Prints the counts; exits 1 on any loss or disagreement.
+import http from 'node:http';
 import { startFolio, connect, disconnect, synced, waitFor, editDoc, paragraph, serverDoc, Y } from '../e2e/folio.mjs';
 
 const CYCLES = Number(process.argv[2] ?? 50);
@@ -30,8 +34,23 @@ const DOCS = ['chaos-a', 'chaos-b', 'chaos-c'];
 const counts = {
   cycles: 0, edits_observed: 0, edits_lost: 0, publishes_confirmed: 0, unpublishes_confirmed: 0,
   requests_unanswered: 0, faults_armed: 0, scheduled: 0, scheduled_ran: 0, scheduled_pending: 0,
-  disagreements: 0,
+  disagreements: 0, events_received: 0, versions_announced: 0,
 };
+// Webhook events received: `${doc}:v${version}` of every entry.published.
+const announced = new Set();
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      counts.events_received++;
+      if (event.type === 'entry.published') announced.add(`${event.data.document}:v${event.data.version}`);
+    } catch { /* counted as nothing */ }
+    res.end('ok');
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const problems = [];
 const fail = (what) => { counts.disagreements++; problems.push(what); console.error(`DISAGREEMENT: ${what}`); };
 
@@ -45,6 +64,11 @@ const folio = await startFolio('chaos', { faults: true });
 console.log(`chaos: ${CYCLES} cycles, seed ${SEED}, state in ${folio.dir}`);
 const started = Date.now();
 try {
+  const hook = await folio.api('/api/webhooks', {
+    method: 'POST',
+    body: JSON.stringify({ url: `http://127.0.0.1:${receiver.address().port}/`, events: ['entry.published', 'entry.unpublished'] }),
+  });
+  if (hook.status !== 201) throw new Error(`webhook: ${hook.status} ${await hook.text()}`);
   for (const doc of DOCS) {
     await editDoc(folio, doc, (d) => { d.getText('title').insert(0, doc); paragraph(d, 'start '); });
   }
@@ -59,6 +83,8 @@ try {
   }
 } finally {
   await folio.stop();
+  receiver.closeAllConnections();
+  receiver.close();
 }
 console.log(JSON.stringify(counts, null, 2));
 if (counts.edits_lost > 0 || counts.disagreements > 0) {
@@ -210,6 +236,21 @@ async function check(cycle) {
     const attempts = h.attempts;
     h.attempts = [];
     const c = v.confirmed;
+    // Webhooks: every version the object confirmed as published (its current one, and every
+    // one a request was answered with) was announced, whatever moment the kill came at: the
+    // object's outbox and the webhook's queue both survive it (delivery may take their retry
+    // intervals). A version D1 got from an intent that a later publish replaced before it was
+    // confirmed is not announced: the later one is.
+    const required = new Set(attempts
+      .filter((x) => x.ok && x.action === 'publish' && x.status === 'published').map((x) => x.version));
+    if (c?.status === 'published' && v.pending?.state !== 'failed') required.add(c.version);
+    const missing = () => [...required].filter((n) => !announced.has(`${doc}:v${n}`));
+    try {
+      await waitFor(() => missing().length === 0, 90_000, `${doc}'s versions announced`);
+    } catch {
+      fail(`cycle ${cycle}: ${doc} confirmed versions never announced: ${missing().join(', ')}`);
+    }
+    counts.versions_announced = announced.size;
     if (!c) continue;
     if (v.pending?.state === 'failed') continue; // visible to authors; the rest may lag it
     // Object, D1 and KV agree.

@@ -197,29 +197,15 @@ impl DocumentObject {
             let due = journal.intent().ok().flatten();
             if let Some(intent) = due.filter(|i| !i.failed && i.next_at <= now) {
                 let mut world = self.world(&db);
-                match intent::drive(&mut journal, &mut world, now).await {
-                    Outcome::Failed(p) => {
-                        console_error!("alarm: the pending publish failed again: {}", p.message);
-                    }
-                    // Recovered (after a crash, or a failure): the event the request that
-                    // started it could not record.
-                    Outcome::Done(local) => {
-                        let kind = match intent.action {
-                            Action::Publish => "entry.published",
-                            Action::Unpublish => "entry.unpublished",
-                        };
-                        if let Some(id) = self.doc_id() {
-                            let collection = self.collection.borrow().clone();
-                            let data = super::publishing::event_json(
-                                &id,
-                                collection.as_deref(),
-                                &local,
-                                intent.entry,
-                            );
-                            self.emit(kind, data);
-                        }
-                    }
-                    Outcome::Idle => {}
+                let confirmed = journal.local().ok().flatten();
+                let outcome = intent::drive(&mut journal, &mut world, now).await;
+                // Recovered (after a crash, or a failure): the event the request that started
+                // it could not record.
+                if let Some(id) = self.doc_id() {
+                    self.announce(&id, confirmed.as_ref(), &journal, intent.entry);
+                }
+                if let Outcome::Failed(p) = outcome {
+                    console_error!("alarm: the pending publish failed again: {}", p.message);
                 }
             }
         }

@@ -73,7 +73,7 @@ fn published_json(local: &Local, created: bool) -> serde_json::Value {
 
 /// What `entry.published` and `entry.unpublished` carry: the document, its collection, slug
 /// and version, and where readers get it.
-pub(super) fn event_json(
+fn event_json(
     id: &DocId,
     collection: Option<&str>,
     local: &Local,
@@ -300,19 +300,14 @@ impl DocumentObject {
         let now = now_ms();
         let mut journal = self.journal_or_problem(now)?;
         let mut world = self.world(&db);
+        let confirmed = journal.local().ok().flatten();
         let result =
             intent::publish(&mut journal, &mut world, id.as_str(), rendered, entry, now).await;
+        self.announce(id, confirmed.as_ref(), &journal, entry);
         if self.crashed(&journal) {
             return Err(crash_problem());
         }
         let collection = self.collection.borrow().clone();
-        // In the same turn as the intent's last write: the event is durable with the publish.
-        if let Some(p) = result.as_ref().ok().filter(|p| p.created) {
-            self.emit(
-                "entry.published",
-                event_json(id, collection.as_deref(), &p.local, entry),
-            );
-        }
         let written = result.as_ref().ok().and_then(|p| p.post.as_ref());
         self.rearm(&db, &kv, written).await;
         if let Ok(p) = &result {
@@ -320,6 +315,34 @@ impl DocumentObject {
                 .await;
         }
         result.map(|p| (p.local, p.created))
+    }
+
+    /// Queues `entry.published` or `entry.unpublished` if the confirmed record changed that
+    /// way since `before`. Called right after the intent's last write, with no await between
+    /// them, so the event is recorded in the same write as the change it reports: a crash
+    /// keeps both or neither.
+    pub(super) fn announce(
+        &self,
+        id: &DocId,
+        before: Option<&Local>,
+        journal: &SqlJournal,
+        entry: Option<u64>,
+    ) {
+        let Ok(Some(after)) = journal.local() else {
+            return;
+        };
+        let was_published = before.filter(|b| b.published);
+        let kind = if after.published && was_published.is_none_or(|b| b.version != after.version) {
+            "entry.published"
+        } else if was_published.is_some() && !after.published {
+            "entry.unpublished"
+        } else {
+            return;
+        };
+        // After a restart the collection may not have been read yet: the stored name.
+        let known = self.collection.borrow().clone();
+        let collection = known.or_else(|| self.tables().ok()?.stored_collection());
+        self.emit(kind, event_json(id, collection.as_deref(), &after, entry));
     }
 
     /// Takes the post off the reader API (for scheduled entry `entry`).
@@ -333,17 +356,13 @@ impl DocumentObject {
         let before = self.published_slug();
         let mut journal = self.journal_or_problem(now)?;
         let mut world = self.world(&db);
+        let confirmed = journal.local().ok().flatten();
         let result = intent::unpublish(&mut journal, &mut world, id.as_str(), entry, now).await;
+        self.announce(id, confirmed.as_ref(), &journal, entry);
         if self.crashed(&journal) {
             return Err(crash_problem());
         }
         let collection = self.collection.borrow().clone();
-        if let Ok(local) = &result {
-            self.emit(
-                "entry.unpublished",
-                event_json(id, collection.as_deref(), local, entry),
-            );
-        }
         self.rearm(&db, &kv, None).await;
         if let Ok(local) = &result {
             self.purge(collection.as_deref(), &[&local.slug, &before])
@@ -447,7 +466,9 @@ impl DocumentObject {
                 let now = now_ms();
                 let mut journal = self.journal(now)?;
                 let mut world = self.world(&db);
+                let confirmed = journal.local().ok().flatten();
                 let outcome = intent::drive(&mut journal, &mut world, now).await;
+                self.announce(id, confirmed.as_ref(), &journal, intent.entry);
                 self.rearm(&db, &kv, None).await;
                 match outcome {
                     Outcome::Done(local) => json_response(
