@@ -200,6 +200,21 @@ fn is_private(host: &str) -> bool {
     }
 }
 
+/// The event a change of a document's confirmed record announces: `before` and `after` are
+/// (published, version). A version that becomes the published one is `entry.published` (a
+/// new version, or one published again after an unpublish); a post taken down is
+/// `entry.unpublished`; anything else (nothing changed, an unpublish of what was never
+/// published) announces nothing.
+pub fn transition(before: Option<(bool, u64)>, after: (bool, u64)) -> Option<&'static str> {
+    let was = before.filter(|(published, _)| *published).map(|(_, v)| v);
+    match (was, after) {
+        (Some(v), (true, now)) if v == now => None,
+        (_, (true, _)) => Some("entry.published"),
+        (Some(_), (false, _)) => Some("entry.unpublished"),
+        (None, (false, _)) => None,
+    }
+}
+
 /// The retry schedule from a comma-separated list of seconds (the `WEBHOOK_RETRY_SECONDS`
 /// variable, for tests), or `None` if it is not one.
 pub fn parse_schedule(text: &str) -> Option<Vec<u64>> {
@@ -407,6 +422,27 @@ mod tests {
         ] {
             assert!(check_url(bad, true).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_change_of_the_published_version_is_announced_once() {
+        assert_eq!(transition(None, (true, 1)), Some("entry.published"));
+        assert_eq!(
+            transition(Some((true, 1)), (true, 2)),
+            Some("entry.published")
+        );
+        assert_eq!(transition(Some((true, 2)), (true, 2)), None, "unchanged");
+        assert_eq!(
+            transition(Some((false, 2)), (true, 2)),
+            Some("entry.published"),
+            "published again after an unpublish"
+        );
+        assert_eq!(
+            transition(Some((true, 2)), (false, 2)),
+            Some("entry.unpublished")
+        );
+        assert_eq!(transition(Some((false, 2)), (false, 2)), None);
+        assert_eq!(transition(None, (false, 0)), None, "never published");
     }
 
     #[test]

@@ -331,12 +331,10 @@ impl DocumentObject {
         let Ok(Some(after)) = journal.local() else {
             return;
         };
-        let was_published = before.filter(|b| b.published);
-        let kind = if after.published && was_published.is_none_or(|b| b.version != after.version) {
-            "entry.published"
-        } else if was_published.is_some() && !after.published {
-            "entry.unpublished"
-        } else {
+        let Some(kind) = crate::webhook::transition(
+            before.map(|b| (b.published, b.version)),
+            (after.published, after.version),
+        ) else {
             return;
         };
         // After a restart the collection may not have been read yet: the stored name.
