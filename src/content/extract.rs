@@ -113,6 +113,14 @@ fn clean_tags(tags: Vec<String>) -> Vec<String> {
     out
 }
 
+/// The nodes one child of a rich-text root reads as (none if the allowlist drops it; several
+/// for a run of text with different marks).
+pub(crate) fn child_nodes<T: ReadTxn>(txn: &T, child: XmlOut) -> Vec<Node> {
+    let mut out = Vec::new();
+    node(txn, child, 0, &mut out);
+    out
+}
+
 fn node<T: ReadTxn>(txn: &T, child: XmlOut, depth: usize, out: &mut Vec<Node>) {
     match child {
         XmlOut::Text(text) => text_runs(txn, &text, out),

@@ -156,31 +156,43 @@ pub(crate) fn any(value: &Value, depth: usize) -> Any {
     }
 }
 
+/// Where [`children`] writes: at the end of a fragment or an element, or into a fragment at
+/// a position that moves past each child written (a JSON write replacing only some blocks).
 pub(crate) enum Parent {
     Fragment(yrs::XmlFragmentRef),
     Element(XmlElementRef),
+    FragmentAt(yrs::XmlFragmentRef, u32),
 }
 
 impl Parent {
-    fn len(&self, txn: &TransactionMut) -> u32 {
+    /// Where the next child goes (and moves the cursor past it).
+    fn next(&mut self, txn: &TransactionMut) -> u32 {
         match self {
             Parent::Fragment(f) => f.len(txn),
             Parent::Element(e) => e.len(txn),
+            Parent::FragmentAt(_, at) => {
+                *at += 1;
+                *at - 1
+            }
         }
     }
 
-    fn push_element(&self, txn: &mut TransactionMut, tag: &str) -> XmlElementRef {
-        let at = self.len(txn);
+    fn push_element(&mut self, txn: &mut TransactionMut, tag: &str) -> XmlElementRef {
+        let at = self.next(txn);
         match self {
-            Parent::Fragment(f) => f.insert(txn, at, XmlElementPrelim::empty(tag)),
+            Parent::Fragment(f) | Parent::FragmentAt(f, _) => {
+                f.insert(txn, at, XmlElementPrelim::empty(tag))
+            }
             Parent::Element(e) => e.insert(txn, at, XmlElementPrelim::empty(tag)),
         }
     }
 
-    fn push_text(&self, txn: &mut TransactionMut) -> XmlTextRef {
-        let at = self.len(txn);
+    fn push_text(&mut self, txn: &mut TransactionMut) -> XmlTextRef {
+        let at = self.next(txn);
         match self {
-            Parent::Fragment(f) => f.insert(txn, at, XmlTextPrelim::new("")),
+            Parent::Fragment(f) | Parent::FragmentAt(f, _) => {
+                f.insert(txn, at, XmlTextPrelim::new(""))
+            }
             Parent::Element(e) => e.insert(txn, at, XmlTextPrelim::new("")),
         }
     }

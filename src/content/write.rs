@@ -13,8 +13,9 @@
 //!   merges. With `base` (the text the writer read), the writer's change is merged into
 //!   whatever authors typed since, three-way; without, the field becomes the value as given.
 //! - Rich text is ProseMirror JSON (`{"type": "doc", ...}`, or the `{html, json, text}` the
-//!   API answers, whose `json` is used) or `{"markdown": "..."}`; it replaces the field
-//!   through the allowlist restoring uses.
+//!   API answers, whose `json` is used) or `{"markdown": "..."}`, written through the
+//!   allowlist restoring uses. Only the top-level blocks that differ are replaced (with
+//!   `base`, those that differ from what the writer read), so typing in the others merges.
 
 use serde_json::{Map, Value};
 use yrs::{Doc, GetString, Map as _, Text, Transact, XmlFragment};
@@ -42,8 +43,12 @@ pub enum Set {
         value: String,
         base: Option<String>,
     },
-    /// Rich text as ProseMirror JSON (the doc's `content`).
-    RichText(Vec<Value>),
+    /// Rich text as ProseMirror JSON (the doc's `content`), merged from `base` (the rich
+    /// text the writer read) if given.
+    RichText {
+        content: Vec<Value>,
+        base: Option<Vec<Value>>,
+    },
     /// A value kept in a map, as JSON.
     Json(Value),
 }
@@ -117,6 +122,29 @@ pub fn parse(body: &Value, collection: &Collection) -> std::result::Result<Write
     }
 }
 
+/// Rich text in any accepted shape (`{"markdown"}`, a ProseMirror doc, or the API's
+/// `{html, json, text}`) as the doc's top-level nodes.
+fn rich_text_content(value: &Value) -> std::result::Result<Vec<Value>, String> {
+    let doc = if let Some(md) = value.get("markdown") {
+        let md = md.as_str().ok_or("markdown must be a string")?;
+        super::markdown::to_prosemirror(md)
+    } else if value.get("type").and_then(Value::as_str) == Some("doc") {
+        value.clone()
+    } else if value.pointer("/json/type").and_then(Value::as_str) == Some("doc") {
+        value["json"].clone()
+    } else {
+        return Err(
+            "expected rich text: ProseMirror JSON {\"type\": \"doc\", \"content\": [...]} or {\"markdown\": \"...\"}"
+                .into(),
+        );
+    };
+    Ok(doc
+        .get("content")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
 /// One field's value, checked.
 fn check(field: &Field, value: &Value, base: Option<&Value>) -> std::result::Result<Set, String> {
     if value.is_null() {
@@ -149,25 +177,15 @@ fn check(field: &Field, value: &Value, base: Option<&Value>) -> std::result::Res
             })
         }
         (Kind::RichText, _) => {
-            let doc = if let Some(md) = value.get("markdown") {
-                let md = md.as_str().ok_or("markdown must be a string")?;
-                super::markdown::to_prosemirror(md)
-            } else if value.get("type").and_then(Value::as_str) == Some("doc") {
-                value.clone()
-            } else if value.pointer("/json/type").and_then(Value::as_str) == Some("doc") {
-                value["json"].clone()
-            } else {
-                return Err(
-                    "expected rich text: ProseMirror JSON {\"type\": \"doc\", \"content\": [...]} or {\"markdown\": \"...\"}"
-                        .into(),
-                );
+            let content = rich_text_content(value)?;
+            if field.required && content.is_empty() {
+                return Err("is required".into());
+            }
+            let base = match base {
+                None | Some(Value::Null) => None,
+                Some(b) => Some(rich_text_content(b).map_err(|e| format!("its base: {e}"))?),
             };
-            let content = doc
-                .get("content")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            Ok(Set::RichText(content))
+            Ok(Set::RichText { content, base })
         }
         (Kind::Image, _) => {
             // Only what the contract keeps: the API's answer also carries sizes and variants.
@@ -185,6 +203,86 @@ fn check(field: &Field, value: &Value, base: Option<&Value>) -> std::result::Res
             Ok(Set::Json(value.clone()))
         }
     }
+}
+
+/// The top-level blocks `content` (ProseMirror JSON nodes) reads as, through the allowlist
+/// (written into a scratch document and read back).
+fn blocks(content: &[Value]) -> Vec<Vec<super::Node>> {
+    use super::extract::child_nodes;
+    let scratch = Doc::new();
+    let written = scratch.get_or_insert_xml_fragment("blocks");
+    children(
+        &mut scratch.transact_mut(),
+        &mut Parent::Fragment(written.clone()),
+        content,
+        0,
+    );
+    let st = scratch.transact();
+    written.children(&st).map(|c| child_nodes(&st, c)).collect()
+}
+
+/// How many blocks `a` and `b` share at their start and, after that, at their end.
+fn common_ends<T: PartialEq>(a: &[T], b: &[T]) -> (usize, usize) {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    (prefix, suffix)
+}
+
+/// Makes rich text `fragment` read as `content` (ProseMirror JSON nodes), replacing only
+/// the top-level blocks that differ: the blocks before the first difference and after the
+/// last stay as they are, so an author typing in one of them keeps their keystrokes. With
+/// `base` (what the writer read), the blocks the writer changed are those that differ from
+/// `base`, and they replace the same run of blocks now, whatever authors typed elsewhere.
+fn replace_blocks(
+    txn: &mut yrs::TransactionMut,
+    fragment: &yrs::XmlFragmentRef,
+    content: &[Value],
+    base: Option<&[Value]>,
+) {
+    use super::extract::child_nodes;
+    let new = blocks(content);
+    let old: Vec<Vec<super::Node>> = fragment
+        .children(txn)
+        .map(|c| child_nodes(txn, c))
+        .collect();
+    // The writer's change, in blocks kept at either end; from the base if it still fits.
+    let from_base = base.map(|b| common_ends(&blocks(b), &new));
+    let (prefix, suffix) = match from_base {
+        Some((p, s)) if p + s <= old.len() && p + s <= new.len() => (p, s),
+        _ => common_ends(&old, &new),
+    };
+    let removed = old.len() - prefix - suffix;
+    let at = u32::try_from(prefix).unwrap_or(u32::MAX);
+    if removed > 0 {
+        fragment.remove_range(txn, at, u32::try_from(removed).unwrap_or(u32::MAX));
+    }
+    let middle: Vec<super::Node> = new[prefix..new.len() - suffix]
+        .iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if middle.is_empty() {
+        return;
+    }
+    let json = super::render::rich_text_json(&middle);
+    let nodes = json
+        .pointer("/json/content")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    children(
+        txn,
+        &mut Parent::FragmentAt(fragment.clone(), at),
+        &nodes,
+        0,
+    );
 }
 
 /// Applies `write` to `doc` as one transaction and returns its update (Yjs v1).
@@ -251,11 +349,11 @@ pub fn apply(doc: &Doc, collection: &Collection, write: &Write) -> Result<Vec<u8
                 text.remove_range(&mut txn, 0, len);
             }
             (Root::Xml(fragment), set) => {
-                let len = fragment.len(&txn);
-                fragment.remove_range(&mut txn, 0, len);
-                if let Set::RichText(content) = set {
-                    children(&mut txn, &mut Parent::Fragment(fragment), content, 0);
-                }
+                let (content, base) = match set {
+                    Set::RichText { content, base } => (content.as_slice(), base.as_deref()),
+                    _ => (&[][..], None),
+                };
+                replace_blocks(&mut txn, &fragment, content, base);
             }
             (Root::Map(map), Set::Clear) => {
                 map.remove(&mut txn, name);
@@ -267,7 +365,7 @@ pub fn apply(doc: &Doc, collection: &Collection, write: &Write) -> Result<Vec<u8
                 map.insert(&mut txn, name, value.as_str());
             }
             // Parsed by the same definition: a text slot always gets text, and so on.
-            (Root::Text(_), _) | (Root::Map(_), Set::RichText(_)) => {}
+            (Root::Text(_), _) | (Root::Map(_), Set::RichText { .. }) => {}
         }
     }
     Ok(txn.encode_update_v1())
@@ -407,6 +505,85 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fields(&server)["fields"]["headline"], "Hi world!!");
+    }
+
+    #[test]
+    fn rich_text_replaces_only_the_blocks_that_changed() {
+        let server = Doc::with_client_id(1);
+        write(
+            &server,
+            json!({"fields": {"headline": "H", "body": {"markdown": "First\n\nSecond\n\nThird"}}}),
+        )
+        .unwrap();
+        // An author types in the first paragraph while a writer changes the third and adds
+        // a fourth.
+        let author = Doc::with_client_id(2);
+        let sync = |from: &Doc, to: &Doc| {
+            let sv = to.transact().state_vector();
+            let update = from.transact().encode_state_as_update_v1(&sv);
+            to.transact_mut()
+                .apply_update(Update::decode_v1(&update).unwrap())
+                .unwrap();
+        };
+        sync(&server, &author);
+        {
+            let body = author.get_or_insert_xml_fragment("body");
+            let mut txn = author.transact_mut();
+            let Some(yrs::XmlOut::Element(p)) = body.get(&txn, 0) else {
+                panic!("a paragraph")
+            };
+            let Some(yrs::XmlOut::Text(t)) = p.get(&txn, 0) else {
+                panic!("its text")
+            };
+            t.insert(&mut txn, 5, " typed");
+        }
+        let update = write(
+            &server,
+            json!({"fields": {"body": {"markdown": "First\n\nSecond\n\nThird, changed\n\nFourth"}}}),
+        )
+        .unwrap();
+        sync(&author, &server);
+        sync(&server, &author);
+        let want = "<p>First typed</p><p>Second</p><p>Third, changed</p><p>Fourth</p>";
+        assert_eq!(fields(&server)["fields"]["body"]["html"], want);
+        assert_eq!(fields(&author)["fields"]["body"]["html"], want);
+        // Small: two blocks written, not four.
+        assert!(update.len() < 120, "{} bytes", update.len());
+        // The same body again changes nothing at all.
+        let again = write(
+            &server,
+            json!({"fields": {"body": {"markdown": "First typed\n\nSecond\n\nThird, changed\n\nFourth"}}}),
+        )
+        .unwrap();
+        assert_eq!(again, vec![0, 0], "the same body again changes nothing");
+        // With a base: the author's typing already reached the server, and is kept.
+        {
+            let body = author.get_or_insert_xml_fragment("body");
+            let mut txn = author.transact_mut();
+            let Some(yrs::XmlOut::Element(p)) = body.get(&txn, 1) else {
+                panic!("a paragraph")
+            };
+            let Some(yrs::XmlOut::Text(t)) = p.get(&txn, 0) else {
+                panic!("its text")
+            };
+            t.insert(&mut txn, 6, " again");
+        }
+        sync(&author, &server);
+        write(
+            &server,
+            json!({
+                "fields": {"body": {"markdown": "First typed\n\nSecond\n\nThird, changed\n\nFifth"}},
+                "base": {"body": {"markdown": "First typed\n\nSecond\n\nThird, changed\n\nFourth"}},
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            fields(&server)["fields"]["body"]["html"],
+            "<p>First typed</p><p>Second again</p><p>Third, changed</p><p>Fifth</p>"
+        );
+        // Emptying a required rich text is refused like clearing it.
+        let problems = write(&server, json!({"fields": {"body": {"markdown": ""}}})).unwrap_err();
+        assert_eq!(problems[0].message, "is required");
     }
 
     #[test]

@@ -146,6 +146,19 @@ test('rich text from Markdown and ProseMirror JSON reaches an open editor as one
   const body = author.doc.getXmlFragment('body');
   await waitFor(() => body.length === 3, 10_000, 'the editor has the three blocks');
   assert.equal(body.get(0).nodeName, 'heading');
+  // The author types in the heading while a writer who read the body before changes only
+  // the last paragraph: with what it read as `base`, only that block is replaced, so the
+  // keystrokes stay.
+  const read = draft.fields.body;
+  body.get(0).get(0).insert(4, ' typed');
+  res = await send(`/api/docs/${id}`, 'PATCH', {
+    fields: { body: { markdown: '# Head\n\n- one\n- two\n\nA new last paragraph' } },
+    base: { body: read },
+  });
+  assert.equal(res.status, 200);
+  await waitFor(() => body.toString().includes('A new last paragraph'), 10_000, 'the write reaches the editor');
+  await waitFor(async () => (await (await folio.api(`/api/docs/${id}`)).json()).fields.body.html ===
+    '<h1>Head typed</h1><ul><li><p>one</p></li><li><p>two</p></li></ul><p>A new last paragraph</p>', 10_000, 'both kept');
   // A posts document takes the same writes; a javascript: link is dropped by the allowlist.
   const post = await (await send('/api/docs', 'POST', {
     fields: { title: 'A post', body: { type: 'doc', content: [{ type: 'paragraph', content: [
