@@ -507,6 +507,19 @@ mod tests {
         assert_eq!(fields(&server)["fields"]["headline"], "Hi world!!");
     }
 
+    /// Types `text` at `at` in the first text of top-level block `block` of `doc`'s body.
+    fn type_into(doc: &Doc, block: u32, at: u32, text: &str) {
+        let body = doc.get_or_insert_xml_fragment("body");
+        let mut txn = doc.transact_mut();
+        let Some(yrs::XmlOut::Element(p)) = body.get(&txn, block) else {
+            panic!("a block")
+        };
+        let Some(yrs::XmlOut::Text(t)) = p.get(&txn, 0) else {
+            panic!("its text")
+        };
+        t.insert(&mut txn, at, text);
+    }
+
     #[test]
     fn rich_text_replaces_only_the_blocks_that_changed() {
         let server = Doc::with_client_id(1);
@@ -526,17 +539,7 @@ mod tests {
                 .unwrap();
         };
         sync(&server, &author);
-        {
-            let body = author.get_or_insert_xml_fragment("body");
-            let mut txn = author.transact_mut();
-            let Some(yrs::XmlOut::Element(p)) = body.get(&txn, 0) else {
-                panic!("a paragraph")
-            };
-            let Some(yrs::XmlOut::Text(t)) = p.get(&txn, 0) else {
-                panic!("its text")
-            };
-            t.insert(&mut txn, 5, " typed");
-        }
+        type_into(&author, 0, 5, " typed");
         let update = write(
             &server,
             json!({"fields": {"body": {"markdown": "First\n\nSecond\n\nThird, changed\n\nFourth"}}}),
@@ -557,17 +560,7 @@ mod tests {
         .unwrap();
         assert_eq!(again, vec![0, 0], "the same body again changes nothing");
         // With a base: the author's typing already reached the server, and is kept.
-        {
-            let body = author.get_or_insert_xml_fragment("body");
-            let mut txn = author.transact_mut();
-            let Some(yrs::XmlOut::Element(p)) = body.get(&txn, 1) else {
-                panic!("a paragraph")
-            };
-            let Some(yrs::XmlOut::Text(t)) = p.get(&txn, 0) else {
-                panic!("its text")
-            };
-            t.insert(&mut txn, 6, " again");
-        }
+        type_into(&author, 1, 6, " again");
         sync(&author, &server);
         write(
             &server,
