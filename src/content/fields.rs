@@ -131,20 +131,23 @@ pub fn read(doc: &Doc, collection: &Collection) -> Result<Entry> {
             (field.name.clone(), read)
         })
         .collect();
-    let slug = match meta.get(&txn, "slug") {
-        Some(Out::Any(Any::String(s))) => s.to_string(),
-        _ => String::new(),
-    };
-    Ok(Entry { slug, fields })
+    Ok(Entry {
+        slug: slug_in(&txn, &meta),
+        fields,
+    })
 }
 
 /// The draft's slug as `meta` holds it (empty if none, or not text).
 pub fn draft_slug(doc: &Doc) -> String {
     let meta = doc.get_or_insert_map(META_MAP);
-    let Ok(txn) = doc.try_transact() else {
-        return String::new();
-    };
-    match meta.get(&txn, "slug") {
+    match doc.try_transact() {
+        Ok(txn) => slug_in(&txn, &meta),
+        Err(_) => String::new(),
+    }
+}
+
+fn slug_in<T: ReadTxn>(txn: &T, meta: &MapRef) -> String {
+    match meta.get(txn, "slug") {
         Some(Out::Any(Any::String(s))) => s.to_string(),
         _ => String::new(),
     }

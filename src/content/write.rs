@@ -390,6 +390,15 @@ mod tests {
         entry_json(&articles(), &read(doc, &articles()).unwrap())
     }
 
+    /// Brings `to` up to date with `from`, as the relay would.
+    fn sync(from: &Doc, to: &Doc) {
+        let sv = to.transact().state_vector();
+        let update = from.transact().encode_state_as_update_v1(&sv);
+        to.transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+    }
+
     #[test]
     fn every_type_is_written_to_its_slot_and_reads_back() {
         let doc = Doc::with_client_id(1);
@@ -466,13 +475,6 @@ mod tests {
     fn text_changes_by_a_minimal_diff_that_merges_with_concurrent_typing() {
         let server = Doc::with_client_id(1);
         write(&server, json!({"fields": {"headline": "Hello world"}})).unwrap();
-        let sync = |from: &Doc, to: &Doc| {
-            let sv = to.transact().state_vector();
-            let update = from.transact().encode_state_as_update_v1(&sv);
-            to.transact_mut()
-                .apply_update(Update::decode_v1(&update).unwrap())
-                .unwrap();
-        };
         // An author has the same text and types at its end, concurrently with the write.
         let author = Doc::with_client_id(2);
         sync(&server, &author);
@@ -531,13 +533,6 @@ mod tests {
         // An author types in the first paragraph while a writer changes the third and adds
         // a fourth.
         let author = Doc::with_client_id(2);
-        let sync = |from: &Doc, to: &Doc| {
-            let sv = to.transact().state_vector();
-            let update = from.transact().encode_state_as_update_v1(&sv);
-            to.transact_mut()
-                .apply_update(Update::decode_v1(&update).unwrap())
-                .unwrap();
-        };
         sync(&server, &author);
         type_into(&author, 0, 5, " typed");
         let update = write(

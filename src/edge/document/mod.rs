@@ -258,6 +258,10 @@ impl DocumentObject {
     /// alarm set for its end).
     fn updated(&self, now: Millis) {
         let mut debounce = self.updated_event();
+        // Called for every edit: while a window is open there is nothing to do.
+        if debounce.due.is_some() {
+            return;
+        }
         let window = self
             .env
             .var("WEBHOOK_DEBOUNCE")

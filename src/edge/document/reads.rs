@@ -89,20 +89,26 @@ impl DocumentObject {
         Ok(response)
     }
 
+    /// Refuses a document never created nor written ([`Error::UnknownDocument`]). A document
+    /// created by `POST /api/docs` exists before anyone writes in it; only an empty post needs
+    /// the registry to tell which (an entry's collection already came from it).
+    pub(super) async fn known(&self, id: &DocId, collection: &Collection) -> Result<()> {
+        let empty = self
+            .live
+            .with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
+        if empty && collection.name == POSTS && !self.registered(id).await? {
+            return Err(Error::UnknownDocument.into());
+        }
+        Ok(())
+    }
+
     /// `GET /api/docs/{doc}`: the draft as its collection defines it, `{id, collection, slug,
     /// fields, problems}`; a post keeps its rendered shape too (title, html, json, text...).
     pub(super) async fn draft(&self, id: &DocId) -> Result<Response> {
         let defined = self.collection(id).await?;
-        // A document created by `POST /api/docs` exists before anyone writes in it: its editor
-        // gets the empty draft (and an entry its problems). One never created nor written is
-        // unknown (404). Only an empty post needs the registry to tell which: an entry's
-        // collection already came from it.
-        let empty = self
-            .live
-            .with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
-        if empty && defined.collection.name == POSTS && !self.registered(id).await? {
-            return Err(Error::UnknownDocument.into());
-        }
+        // A document created and not yet written: its editor gets the empty draft (and an
+        // entry its problems).
+        self.known(id, &defined.collection).await?;
         let (content, entry) = self.live.with_settled_room(|room| {
             let entry = fields::read(room.doc(), &defined.collection)?;
             let content = if defined.collection.name == POSTS {

@@ -5,12 +5,10 @@
 use worker::{Request, Response};
 
 use super::DocumentObject;
-use crate::content::schema::POSTS;
 use crate::content::write;
 use crate::doc_id::DocId;
 use crate::edge::error::{EdgeError, Result};
 use crate::edge::http::{json_body, now_ms};
-use crate::error::Error;
 use crate::limits::MAX_WRITE_BYTES;
 
 impl DocumentObject {
@@ -39,12 +37,7 @@ impl DocumentObject {
             }
         })?;
         // Like reading it: a document never created nor written is unknown.
-        let empty = self
-            .live
-            .with_settled_room(|room| Ok::<_, Error>(room.is_empty()))?;
-        if empty && defined.collection.name == POSTS && !self.registered(id).await? {
-            return Err(Error::UnknownDocument.into());
-        }
+        self.known(id, &defined.collection).await?;
         let collection = &defined.collection;
         self.live
             .with_settled_room(|room| room.edit(|doc| write::apply(doc, collection, &write)))?;

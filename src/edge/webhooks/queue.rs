@@ -122,6 +122,8 @@ enum Attempt {
 pub struct WebhookObject {
     state: worker::State,
     env: Env,
+    /// The schema was created (once per object, not on every request).
+    schema: std::cell::Cell<bool>,
 }
 
 fn sql_error(e: worker::Error) -> EdgeError {
@@ -134,7 +136,10 @@ fn sql_error(e: worker::Error) -> EdgeError {
 impl WebhookObject {
     fn sql(&self) -> Result<SqlStorage> {
         let sql = self.state.storage().sql();
-        sql.exec(SCHEMA, None).map_err(sql_error)?;
+        if !self.schema.get() {
+            sql.exec(SCHEMA, None).map_err(sql_error)?;
+            self.schema.set(true);
+        }
         Ok(sql)
     }
 
@@ -474,7 +479,11 @@ impl WebhookObject {
 
 impl DurableObject for WebhookObject {
     fn new(state: worker::State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            schema: std::cell::Cell::new(false),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
