@@ -53,6 +53,9 @@ pub enum Error {
     RateLimited(&'static str),
     /// A read-only (viewer) connection sent an edit: close 4003, nothing applied.
     ReadOnly,
+    /// An update writes under a Yjs client id that belongs to another user (the one who first
+    /// wrote or announced it, see [`crate::sync::room`]): close 4409, nothing applied.
+    ClientIdTaken { client: u64 },
     /// The connection's token expired: close 4001; reconnect with a fresh token.
     TokenExpired,
     /// The request is not authorized: see [`crate::access::token::AuthError`] for the status.
@@ -128,6 +131,10 @@ impl fmt::Display for Error {
             Error::InvalidDefinition { field, message } if field.is_empty() => f.write_str(message),
             Error::InvalidDefinition { field, message } => write!(f, "{field}: {message}"),
             Error::ReadOnly => f.write_str("read-only: a viewer may not edit this document"),
+            Error::ClientIdTaken { client } => write!(
+                f,
+                "client id {client} belongs to another user of this document; edit under your own"
+            ),
             Error::TokenExpired => f.write_str("token expired; reconnect with a fresh token"),
             Error::Auth(e) => write!(f, "{e}"),
         }
@@ -158,6 +165,8 @@ pub mod close {
     /// Final refusals (4400-4499 mirror HTTP 4xx; y-websocket does not reconnect after them):
     /// the client's offline work would grow the document past its cap ...
     pub const DOCUMENT_FULL: u16 = 4413;
+    /// ... or writes under a Yjs client id that belongs to another user ...
+    pub const CLIENT_ID_TAKEN: u16 = 4409;
     /// ... or is malformed or refused by the CRDT.
     pub const CHANGES_REFUSED: u16 = 4422;
 }
@@ -175,6 +184,7 @@ impl Error {
             Error::FrameTooLarge { .. } | Error::DocumentTooLarge { .. } => close::MESSAGE_TOO_BIG,
             Error::DocumentFull { .. } => close::DOCUMENT_FULL,
             Error::OfflineWorkRefused(_) => close::CHANGES_REFUSED,
+            Error::ClientIdTaken { .. } => close::CLIENT_ID_TAKEN,
             Error::TextFrame => close::UNSUPPORTED_DATA,
             Error::RateLimited(_) => close::RATE_LIMITED,
             Error::Malformed(_) => close::INVALID_PAYLOAD,
@@ -205,6 +215,7 @@ impl Error {
                 | Error::OfflineWorkRefused(_)
                 | Error::TextFrame
                 | Error::ReadOnly
+                | Error::ClientIdTaken { .. }
         )
     }
 
@@ -234,6 +245,7 @@ impl Error {
             Error::TextFrame | Error::Malformed(_) => (400, "malformed"),
             Error::RateLimited(_) => (429, "rate_limited"),
             Error::ReadOnly => (403, "read_only"),
+            Error::ClientIdTaken { .. } => (409, "client_id_taken"),
             Error::TokenExpired => (401, "token_expired"),
             Error::Auth(e) => e.http_status(),
             Error::Corrupt(_) | Error::Storage(_) | Error::Internal(_) => (500, "internal"),

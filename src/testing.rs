@@ -31,6 +31,7 @@ struct State {
     head: Option<Head>,
     chunks: BTreeMap<(u64, u32), Vec<u8>>,
     log: BTreeMap<u64, Vec<u8>>,
+    owners: BTreeMap<u64, String>,
     writes: u64,
     bytes_written: u64,
     fail_write: Option<(u64, Fault)>,
@@ -188,6 +189,16 @@ impl Storage for MemoryStorage {
 
     fn delete_log_through(&mut self, seq: u64) -> Result<(), StorageError> {
         self.write(|s| s.log.retain(|&k, _| k > seq))
+    }
+
+    fn owner(&self, client: u64) -> Result<Option<String>, StorageError> {
+        self.read(|s| s.owners.get(&client).cloned())
+    }
+
+    fn bind(&mut self, client: u64, user: &str) -> Result<(), StorageError> {
+        self.write(|s| {
+            s.owners.entry(client).or_insert_with(|| user.to_string());
+        })
     }
 }
 

@@ -114,8 +114,9 @@ fn cost_per_edit_does_not_grow_with_the_document() {
     assert!(large.len() > 2 << 20, "the large document is over 2 MiB");
     let (writes, bytes, payload) = measure("large", &large, field);
     assert_eq!(
-        writes, 1000,
-        "one write per edit: no compaction, no snapshot rewrite"
+        writes, 1001,
+        "one write per edit (no compaction, no snapshot rewrite), and the binding of the \
+         editor's client id to its user, once"
     );
     assert_eq!(
         bytes, payload,

@@ -24,6 +24,19 @@
 //!   compaction.
 //! - The document in memory is what storage holds plus the queued updates; a refused update
 //!   stores the queue before the document is reloaded, so nothing queued is lost.
+//!
+//! # Who writes under a client id
+//! Yjs identifies an edit by (client id, clock), and skips as known anything it already has
+//! under that pair: whoever writes first under another's id at the next clocks erases what
+//! that client types next. So a client id belongs to the user who first wrote under it, or
+//! first announced it in awareness as an editor: the binding is stored ([`Storage::bind`])
+//! before anything written under the id is, and lasts (restarts, hibernation, the owner away).
+//! An update that adds structs under an id of another user's is refused
+//! ([`Error::ClientIdTaken`]); one that only repeats structs the document has is harmless and
+//! not checked. Deletions name the deleted structs' ids, not the deleter's, so they are not
+//! attributed to anyone (a delete of structs the document lacks is refused as pending). The
+//! server's own edits ([`Room::edit`]: JSON writes, imports, restores) are under its own fresh
+//! id, bound to [`SERVER_USER`], which no token can name.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +50,10 @@ use crate::limits::{MAX_DOC_BYTES, MAX_FRAME_BYTES, MAX_SYNC_FRAME_BYTES};
 use crate::sync::protocol::{self, AwarenessEntry, Incoming};
 use crate::sync::store::{fresh_client_id, Storage, Store};
 use crate::sync::wire;
+
+/// The owner of the server's own client ids. Token users have no control characters
+/// ([`crate::access::token`]), so no connection is ever this user.
+pub const SERVER_USER: &str = "\u{0}folio";
 
 /// What the server remembers about one connection, kept with the socket so it survives
 /// hibernation: the awareness client ids it announced, with their latest clocks.
@@ -177,6 +194,9 @@ pub struct Room<S> {
     /// its id back from a stale connection of its own (a reconnect after a network drop,
     /// before the server noticed the old socket is gone); nobody else may.
     claimed: std::collections::HashMap<u64, String>,
+    /// The owners of client ids ([`Store::owner`]) looked up or bound since the room was
+    /// loaded: one storage read per id and load, then none.
+    owners: std::collections::HashMap<u64, String>,
     /// Each connection's budget, by [`Conn::key`]. Memory only: a flooding client keeps the
     /// object awake, and a fresh budget after a wake is harmless.
     budgets: std::collections::HashMap<u64, Budget>,
@@ -196,6 +216,7 @@ impl<S: Storage> Room<S> {
             store,
             awareness: BTreeMap::new(),
             claimed: Default::default(),
+            owners: Default::default(),
             budgets: Default::default(),
             queue: Queue::default(),
         })
@@ -285,9 +306,41 @@ impl<S: Storage> Room<S> {
         }
     }
 
-    /// Whether client id `id` is held by a connection of another user than `conn`'s.
-    fn held_by_another(&self, id: &u64, conn: &Conn) -> bool {
-        self.claimed.get(id).is_some_and(|user| *user != conn.user)
+    /// The user client id `id` belongs to, if any: from memory, else from storage (once).
+    ///
+    /// # Errors
+    /// [`Error::Storage`]: drop the room.
+    fn owner(&mut self, id: u64) -> Result<Option<&str>> {
+        if !self.owners.contains_key(&id) {
+            match self.store.owner(id)? {
+                Some(user) => {
+                    self.owners.insert(id, user);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.owners.get(&id).map(String::as_str))
+    }
+
+    /// Whether `id` may be written or announced by `user`: nobody else's connection holds it
+    /// and it belongs to nobody else. `Ok(true)` with the id unbound means `user` may take it.
+    fn may_use(&mut self, id: u64, user: &str) -> Result<bool> {
+        if self.claimed.get(&id).is_some_and(|u| u != user) {
+            return Ok(false);
+        }
+        Ok(self.owner(id)?.is_none_or(|owner| owner == user))
+    }
+
+    /// Binds `id` to `user` unless it is bound already (see the module docs).
+    ///
+    /// # Errors
+    /// [`Error::Storage`]: drop the room.
+    fn bind(&mut self, id: u64, user: &str) -> Result<()> {
+        if self.owner(id)?.is_none() {
+            self.store.bind(id, user)?;
+            self.owners.insert(id, user.to_string());
+        }
+        Ok(())
     }
 
     /// The frames a new connection receives: our SyncStep1, and the awareness states we know.
@@ -362,12 +415,18 @@ impl<S: Storage> Room<S> {
             Incoming::Awareness(entries) => {
                 // A connection speaks only for its own client id: the first it announces,
                 // unless another connection holds that id. Everything else is dropped.
+                // An editor's id is bound for good as it is announced: its owner may drop
+                // offline before writing and come back with it.
                 if conn.own.is_none() {
-                    let first = entries.first().map(|e| e.client);
-                    if let Some(id) = first.filter(|id| !self.held_by_another(id, conn)) {
-                        conn.own = Some(id);
-                        self.claimed.insert(id, conn.user.clone());
-                        out.conn_changed = true;
+                    if let Some(id) = entries.first().map(|e| e.client) {
+                        if self.may_use(id, &conn.user)? {
+                            if !conn.read_only {
+                                self.bind(id, &conn.user)?;
+                            }
+                            conn.own = Some(id);
+                            self.claimed.insert(id, conn.user.clone());
+                            out.conn_changed = true;
+                        }
                     }
                 }
                 let kept: Vec<AwarenessEntry> = entries
@@ -455,6 +514,8 @@ impl<S: Storage> Room<S> {
         if update == [0, 0] {
             return Ok(());
         }
+        // The server's id is bound before its first edit is stored, so no user can take it.
+        self.bind(self.doc.client_id().get(), SERVER_USER)?;
         self.store.append(&update)?;
         self.store.maybe_compact(&self.doc)?;
         // Relayed to everyone at the next flush; it is stored already.
@@ -513,19 +574,31 @@ impl<S: Storage> Room<S> {
         if shape.is_empty() {
             return Ok(false);
         }
-        // Edits belong to their connection: structs under a client id another live
-        // connection holds (y-websocket uses one id for the document and its presence) would
-        // let one writer make another's later edits be skipped as duplicates.
-        if let Some(id) = shape
-            .clients()
-            .find(|id| conn.own != Some(*id) && self.held_by_another(id, conn))
-        {
-            return Err(Error::Malformed(format!(
-                "update writes as client {id}, which another connection holds"
-            )));
-        }
         let update =
             Update::decode_v1(&bytes).map_err(|e| Error::Malformed(format!("update: {e}")))?;
+        let sv = self.read(|txn| txn.state_vector())?;
+        match follows(&update, &sv) {
+            // A client that has not answered our SyncStep1 yet may send live edits that
+            // build on offline work its answer is about to bring: drop them, the answer
+            // carries them too.
+            Err(Gap::Missing) if !conn.synced => return Ok(false),
+            Err(gap) => return Err(gap.into()),
+            Ok(()) => {}
+        }
+        // Edits belong to their user (see the module docs): every id the update adds structs
+        // under is this user's, or nobody's yet and bound to this user once it applied.
+        let mut unbound = vec![];
+        for &(id, _, end) in &shape.runs {
+            if end <= sv.get(&yrs::ClientID::new(id)) {
+                continue; // only structs the document has: nothing new under this id
+            }
+            if !self.may_use(id, &conn.user)? {
+                return Err(Error::ClientIdTaken { client: id });
+            }
+            if self.owner(id)?.is_none() {
+                unbound.push(id);
+            }
+        }
         let incoming = bytes.len() as u64;
         if self.store.size_bound() + self.queue.unstored_bytes + incoming > MAX_DOC_BYTES {
             // The bound may be loose; compaction measures the real size.
@@ -544,14 +617,6 @@ impl<S: Storage> Room<S> {
                 .doc
                 .try_transact_mut()
                 .map_err(|e| Error::Internal(format!("document busy: {e}")))?;
-            match follows(&update, &txn.state_vector()) {
-                // A client that has not answered our SyncStep1 yet may send live edits that
-                // build on offline work its answer is about to bring: drop them, the answer
-                // carries them too.
-                Err(Gap::Missing) if !conn.synced => return Ok(false),
-                Err(gap) => return Err(gap.into()),
-                Ok(()) => {}
-            }
             shape.check_nesting(&txn)?;
             txn.apply_update(update).map(|()| {
                 let store = txn.store();
@@ -585,6 +650,11 @@ impl<S: Storage> Room<S> {
             self.store_queued(false)?;
             self.doc = self.store.reload(fresh_client_id())?;
             return Err(Error::Malformed(why));
+        }
+        // Stored now, before the update is (at the next flush): a crash between the two leaves
+        // an id bound that holds nothing, never structs under an id nobody owns.
+        for id in unbound {
+            self.bind(id, &conn.user)?;
         }
         self.queue.unstored_bytes += incoming;
         self.queue.updates.push(bytes);
@@ -905,7 +975,8 @@ mod tests {
             .unwrap();
         assert_eq!(relayed(&mut room), None);
         assert_eq!(late.own, None);
-        // Once Ada leaves, her id is free again (her reconnecting client takes it back).
+        // Once Ada leaves, her id is still hers: nobody else may take it, her reconnecting
+        // client takes it back.
         room.disconnect(&mut ada);
         let back = AwarenessEntry {
             client: 1,
@@ -914,7 +985,13 @@ mod tests {
         };
         room.receive(&mut late, &protocol::awareness([&back]))
             .unwrap();
+        assert_eq!(relayed(&mut room), None);
+        assert_eq!(late.own, None);
+        let mut ada = user("ada");
+        room.receive(&mut ada, &protocol::awareness([&back]))
+            .unwrap();
         assert!(relayed(&mut room).is_some());
+        assert_eq!(ada.own, Some(1));
     }
 
     #[test]
@@ -1039,7 +1116,9 @@ mod tests {
         let err = room
             .receive(&mut user("eve"), &protocol::update(forged.clone()))
             .unwrap_err();
-        assert!(err.to_string().contains("another connection"), "{err}");
+        assert_eq!(err, Error::ClientIdTaken { client: 5 });
+        assert_eq!(err.close_code(), 4409);
+        assert!(err.to_string().contains("another user"), "{err}");
         assert_eq!(storage.writes(), writes);
         // Ada reconnecting while her old socket lingers (a network drop) is Ada: she may.
         let mut again = user("ada");
@@ -1048,6 +1127,163 @@ mod tests {
         assert!(relayed(&mut room).is_some());
         room.receive(&mut again, &protocol::update(forged)).unwrap();
         assert_eq!(text(&room), "aEVIL");
+    }
+
+    /// What `client` of a copy of `room`'s document would send after typing `s` at its end.
+    fn forge(room: &Room<MemoryStorage>, client: u64, s: &str) -> Vec<u8> {
+        let doc = Doc::with_client_id(client);
+        let state = room.encode_state().unwrap();
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(&state).unwrap())
+            .unwrap();
+        let t = doc.get_or_insert_text("t");
+        let sv = doc.transact().state_vector();
+        let len = t.len(&doc.transact());
+        t.insert(&mut doc.transact_mut(), len, s);
+        let update = doc.transact().encode_state_as_update_v1(&sv);
+        update
+    }
+
+    /// The attack: the victim writes under id 7 with update frames only (no awareness,
+    /// no SyncStep1); another user's update under id 7 at the next clocks is refused, whether
+    /// the victim is connected or not, and after the room is loaded again (a restart or a
+    /// hibernation: the binding is in storage, not in memory).
+    #[test]
+    fn a_client_id_belongs_to_the_user_who_wrote_with_it_first() {
+        let (mut room, storage) = open();
+        let mut victim = user("victim");
+        room.receive(&mut victim, &protocol::update(text_edit(7, "hello")))
+            .unwrap();
+        room.flush().unwrap();
+        let evil = forge(&room, 7, "!!EVIL!!");
+        let check_refused = |room: &mut Room<MemoryStorage>| {
+            let writes = storage.writes();
+            let before = room.encode_state().unwrap();
+            for frame in [
+                protocol::update(evil.clone()),
+                protocol::sync_step2(evil.clone()),
+            ] {
+                let err = room.receive(&mut user("mallory"), &frame).unwrap_err();
+                assert_eq!(err, Error::ClientIdTaken { client: 7 });
+                assert!(err.is_repeatable_refusal());
+            }
+            assert_eq!(room.encode_state().unwrap(), before, "document unchanged");
+            assert_eq!(storage.writes(), writes, "nothing stored");
+            assert!(!room.has_queued(), "nothing to relay");
+        };
+        check_refused(&mut room); // the victim connected
+        room.disconnect(&mut victim);
+        check_refused(&mut room); // the victim gone
+        let mut room = Room::open(storage.clone()).unwrap();
+        check_refused(&mut room); // a restart or a wake from hibernation
+
+        // The victim types on (its own next clocks), from a new connection or a second tab.
+        let own = forge(&room, 7, " world");
+        room.receive(&mut user("victim"), &protocol::update(own))
+            .unwrap();
+        room.flush().unwrap();
+        assert_eq!(text(&room), "hello world");
+        // Mallory under an id of its own is fine, and that id is Mallory's from then on.
+        let mine = forge(&room, 8, "!");
+        room.receive(&mut user("mallory"), &protocol::update(mine))
+            .unwrap();
+        let back = forge(&room, 8, "?");
+        assert_eq!(
+            room.receive(&mut user("victim"), &protocol::update(back)),
+            Err(Error::ClientIdTaken { client: 8 })
+        );
+    }
+
+    #[test]
+    fn structs_the_document_has_are_no_claim_on_their_id() {
+        let (mut room, _) = open();
+        room.receive(&mut user("ada"), &protocol::update(text_edit(7, "hello")))
+            .unwrap();
+        // Another editor sends the whole document back (as some clients' SyncStep2 does),
+        // plus an edit of its own: Ada's structs in it add nothing, so they are no claim.
+        let whole = forge(&room, 9, "!");
+        let whole = {
+            let doc = Doc::new();
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(&room.encode_state().unwrap()).unwrap())
+                .unwrap();
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(&whole).unwrap())
+                .unwrap();
+            let all = doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            all
+        };
+        room.receive(&mut user("bob"), &protocol::sync_step2(whole))
+            .unwrap();
+        assert_eq!(text(&room), "hello!");
+    }
+
+    #[test]
+    fn an_announced_id_is_bound_before_its_owner_writes() {
+        let (mut room, storage) = open();
+        let hello = AwarenessEntry {
+            client: 7,
+            clock: 1,
+            json: "{}".into(),
+        };
+        let mut ada = user("ada");
+        room.receive(&mut ada, &protocol::awareness([&hello]))
+            .unwrap();
+        // Ada drops offline before typing; the id stays hers, across a reload too.
+        room.disconnect(&mut ada);
+        let mut room = Room::open(storage).unwrap();
+        assert_eq!(
+            room.receive(&mut user("eve"), &protocol::update(text_edit(7, "x"))),
+            Err(Error::ClientIdTaken { client: 7 })
+        );
+        // Nor can Eve announce it as hers (her presence under Ada's id is dropped).
+        room.receive(&mut user("eve"), &protocol::awareness([&hello]))
+            .unwrap();
+        assert_eq!(relayed(&mut room), None);
+        room.receive(&mut user("ada"), &protocol::update(text_edit(7, "x")))
+            .unwrap();
+        assert_eq!(text(&room), "x");
+    }
+
+    #[test]
+    fn the_server_writes_under_its_own_id_which_no_user_can_take() {
+        let (mut room, storage) = open();
+        room.edit(|doc| {
+            let t = doc.get_or_insert_text("t");
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, 0, "server");
+            Ok(txn.encode_update_v1())
+        })
+        .unwrap();
+        let server = room.doc().client_id().get();
+        assert_eq!(storage.owner(server).unwrap().as_deref(), Some(SERVER_USER));
+        let forged = forge(&room, server, "!");
+        assert_eq!(
+            room.receive(&mut user("mallory"), &protocol::update(forged)),
+            Err(Error::ClientIdTaken { client: server })
+        );
+        // A load brings a fresh id for the server's next edits, distinct from every user's.
+        let reloaded = Room::open(storage).unwrap();
+        assert_ne!(reloaded.doc().client_id().get(), server);
+    }
+
+    #[test]
+    fn a_failed_binding_stores_nothing_of_the_update() {
+        let (mut room, storage) = open();
+        storage.fail_write(0, Fault::NotWritten);
+        let err = room
+            .receive(&mut user("ada"), &protocol::update(text_edit(7, "lost")))
+            .unwrap_err();
+        assert!(matches!(err, Error::Storage(_)), "{err}");
+        // The edge drops the room; loaded again, the document and the id are as before.
+        let mut room = Room::open(storage.clone()).unwrap();
+        assert_eq!(text(&room), "");
+        assert_eq!(storage.owner(7).unwrap(), None);
+        room.receive(&mut user("ada"), &protocol::update(text_edit(7, "kept")))
+            .unwrap();
+        assert_eq!(text(&room), "kept");
     }
 
     #[test]
@@ -1169,11 +1405,16 @@ mod tests {
                 room.receive(&mut user("ada"), &protocol::update(text_edit(client, s)))
                     .unwrap();
             }
+            let writes = storage.writes();
             storage.fail_write(0, fault);
             let err = room.flush().unwrap_err();
             assert!(matches!(err, Error::Storage(_)));
             assert_eq!(err.close_code(), 1011);
-            assert_eq!(storage.writes(), 1, "one append for the whole flush");
+            assert_eq!(
+                storage.writes() - writes,
+                1,
+                "one append for the whole flush"
+            );
             // The edge drops the room; a new one holds exactly what storage holds, all of
             // the flush or none of it.
             let again = Room::open(storage).unwrap();
@@ -1194,7 +1435,8 @@ mod tests {
             let out = room.receive(conn, &protocol::update(edit.clone())).unwrap();
             assert!(out.queued && out.edited);
         }
-        assert_eq!(storage.writes(), 0, "nothing stored before the flush");
+        assert_eq!(storage.log_len(), 0, "no update stored before the flush");
+        assert_eq!(storage.writes(), 3, "one binding per new client id");
         let flush = room.flush().unwrap();
         assert_eq!(storage.log_len(), 1, "one row for the flush");
         // One frame, for everyone (two senders: each gets its own back, which Yjs ignores).

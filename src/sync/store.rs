@@ -106,6 +106,10 @@ pub trait Storage {
     fn append(&mut self, seq: u64, update: &[u8]) -> Result<(), StorageError>;
     /// Deletes the log entries with a sequence number up to and including `seq`.
     fn delete_log_through(&mut self, seq: u64) -> Result<(), StorageError>;
+    /// The user a Yjs client id belongs to, if it was ever bound (see [`Store::bind`]).
+    fn owner(&self, client: u64) -> Result<Option<String>, StorageError>;
+    /// Binds a client id to `user`; a binding, once written, is never replaced.
+    fn bind(&mut self, client: u64, user: &str) -> Result<(), StorageError>;
 }
 
 /// A fresh random 53-bit Yrs client id (never 0), from the platform's CSPRNG.
@@ -262,6 +266,22 @@ impl<S: Storage> Store<S> {
         self.log_count += 1;
         self.log_bytes += update.len() as u64;
         Ok(())
+    }
+
+    /// The user client id `client` belongs to, if any (see [`Storage::owner`]).
+    ///
+    /// # Errors
+    /// [`Error::Storage`]; the store is then poisoned.
+    pub fn owner(&mut self, client: u64) -> Result<Option<String>> {
+        self.guard(|s| s.owner(client))
+    }
+
+    /// Binds `client` to `user` for good, before anything written under it is stored.
+    ///
+    /// # Errors
+    /// [`Error::Storage`]; the store is then poisoned.
+    pub fn bind(&mut self, client: u64, user: &str) -> Result<()> {
+        self.guard(|s| s.bind(client, user))
     }
 
     /// An upper bound of the encoded document's size: snapshot bytes + log bytes. Kept

@@ -424,14 +424,6 @@ impl Shape {
         self.runs.iter().all(|&(_, s, e)| s == e) && !self.deletes
     }
 
-    /// The clients whose structs the update inserts.
-    pub fn clients(&self) -> impl Iterator<Item = u64> + '_ {
-        self.runs
-            .iter()
-            .filter(|&&(_, s, e)| s < e)
-            .map(|&(c, ..)| c)
-    }
-
     /// Refuses a shared type that would nest deeper than [`MAX_TYPE_NESTING`], resolving
     /// parents in the update itself and, through `txn`, in the document it goes into.
     /// Cost: linear in the update, plus a walk up from each parent found in the document.

@@ -217,11 +217,88 @@ test('a writer cannot write under a client id another connection holds; the vict
   const raw = await rawSocket(folio, id, await token('writer'));
   raw.ws.send(updateFrame(Y.encodeStateAsUpdate(forger, sv)));
   const closed = await closedWithin(raw, 5000);
-  assert.equal(closed.code, 1007);
-  assert.match(closed.reason, /another connection/);
+  assert.equal(closed.code, 4409);
+  assert.match(closed.reason, /another user/);
   for (const c of 'bcdef') victim.text.insert(victim.text.length, c);
   await waitFor(async () => (await serverDoc(folio, id)).getText('t').toString() === 'abcdef', 5000, 'victim edits stored');
   disconnect(victim);
+});
+
+test('a client id belongs to the user who first wrote with it: refused from another user, the owner connected or not, across a restart', async () => {
+  // Exactly as an attacker would: raw sockets, update frames only, no awareness, no SyncStep1.
+  const id = 'wire-client-id';
+  const writer = (user) => folio.token({ user, role: 'writer', ttl_seconds: 3600 });
+  const victimToken = await writer('victim');
+  const victimDoc = new Y.Doc();
+  const sent = [];
+  victimDoc.on('update', (u) => sent.push(u));
+  const text = victimDoc.getText('t');
+  const serverText = async () => (await serverDoc(folio, id)).getText('t').toString();
+  let victim = await rawSocket(folio, id, victimToken);
+  text.insert(0, 'hello');
+  victim.ws.send(updateFrame(sent.shift()));
+  await waitFor(async () => (await serverText()) === 'hello', 5000, 'the victim\'s first edit');
+
+  // Another user builds, offline, the victim's next clocks: `!!EVIL!!` under its client id.
+  const forged = new Y.Doc();
+  Y.applyUpdate(forged, Y.encodeStateAsUpdate(victimDoc));
+  forged.clientID = victimDoc.clientID;
+  const sv = Y.encodeStateVector(forged);
+  forged.getText('t').insert(5, '!!EVIL!!');
+  const evil = Y.encodeStateAsUpdate(forged, sv);
+  let attempt = 0;
+  const attack = async (when) => {
+    // A fresh attacking user each time (a refused user's next sockets wait in the penalty box).
+    const mallory = await rawSocket(folio, id, await writer(`mallory-${++attempt}`));
+    mallory.ws.send(updateFrame(evil));
+    const closed = await closedWithin(mallory, 5000);
+    assert.equal(closed.code, 4409, when);
+    assert.match(closed.reason, new RegExp(`client id ${victimDoc.clientID} belongs to another user`), when);
+    assert.equal(await serverText(), 'hello', `${when}: nothing stored`);
+  };
+  await attack('the owner connected');
+  await sleep(300);
+  assert.ok(!victim.frames.some((f) => Buffer.from(f).includes('EVIL')), 'nothing relayed to the owner');
+  victim.ws.close();
+  await victim.closed;
+  await attack('the owner disconnected');
+  await folio.restart();
+  instance = await health(); // a restart is a new instance, not a reset
+  await attack('after a restart');
+
+  // The owner comes back (a reconnect) and types on, its own next clocks; a second tab of
+  // the same user writes under the same id too.
+  victim = await rawSocket(folio, id, victimToken);
+  const secondTab = await rawSocket(folio, id, victimToken);
+  text.insert(5, ' world,');
+  victim.ws.send(updateFrame(sent.shift()));
+  // Two sockets are not ordered: the second tab's edit builds on the first's, so it waits.
+  await waitFor(async () => (await serverText()) === 'hello world,', 5000, 'the reconnected owner\'s edit');
+  text.insert(text.length, ' this is the victim typing');
+  secondTab.ws.send(updateFrame(sent.shift()));
+  await waitFor(async () => (await serverText()) === 'hello world, this is the victim typing', 5000, 'the owner\'s edits');
+
+  // A JSON write is the server's own: under a client id of its own, which no user can take.
+  const before = Y.decodeStateVector(Y.encodeStateVector(await serverDoc(folio, id)));
+  const res = await folio.api(`/api/docs/${id}`, { method: 'PATCH', body: JSON.stringify({ fields: { title: 'Owned' } }) });
+  assert.ok(res.ok, `PATCH ${res.status}: ${await res.text()}`);
+  const after = Y.decodeStateVector(Y.encodeStateVector(await serverDoc(folio, id)));
+  const serverIds = [...after.keys()].filter((c) => !before.has(c));
+  assert.equal(serverIds.length, 1, 'the write added structs under one new client id');
+  const [serverId] = serverIds;
+  const copy = new Y.Doc();
+  Y.applyUpdate(copy, Y.encodeStateAsUpdate(await serverDoc(folio, id)));
+  copy.clientID = serverId;
+  const copySv = Y.encodeStateVector(copy);
+  copy.getText('title').insert(0, 'Not ');
+  const mallory = await rawSocket(folio, id, await writer(`mallory-${++attempt}`));
+  mallory.ws.send(updateFrame(Y.encodeStateAsUpdate(copy, copySv)));
+  const closed = await closedWithin(mallory, 5000);
+  assert.equal(closed.code, 4409);
+  assert.equal((await serverDoc(folio, id)).getText('title').toString(), 'Owned');
+  victim.ws.close();
+  secondTab.ws.close();
+  await assertNoReset('client ids');
 });
 
 test('reconnects that add nothing add no log entry', async () => {

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS folio_chunks (
 CREATE TABLE IF NOT EXISTS folio_log (
   seq INTEGER PRIMARY KEY,
   data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folio_clients (
+  client INTEGER PRIMARY KEY,
+  user TEXT NOT NULL
 );";
 
 /// The document's SQLite tables.
@@ -188,5 +192,31 @@ impl Storage for SqlStore {
 
     fn delete_log_through(&mut self, seq: u64) -> Result<(), StorageError> {
         self.run("DELETE FROM folio_log WHERE seq <= ?", vec![int(seq)])
+    }
+
+    fn owner(&self, client: u64) -> Result<Option<String>, StorageError> {
+        let rows = self.rows(
+            "SELECT user FROM folio_clients WHERE client = ?",
+            vec![int(client)],
+        )?;
+        match rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+        {
+            None => Ok(None),
+            Some(SqlStorageValue::String(user)) => Ok(Some(user)),
+            Some(other) => Err(StorageError(format!(
+                "an owner row holds {other:?}, not a user"
+            ))),
+        }
+    }
+
+    fn bind(&mut self, client: u64, user: &str) -> Result<(), StorageError> {
+        // The first binding stays: a race cannot hand an id to a second user.
+        self.run(
+            "INSERT OR IGNORE INTO folio_clients (client, user) VALUES (?, ?)",
+            vec![int(client), SqlStorageValue::String(user.to_string())],
+        )
     }
 }
