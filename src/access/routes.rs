@@ -1,124 +1,282 @@
-//! The HTTP surface, parsed into a [`Route`] before anything else happens, so that validation
-//! (and, later, access control) sits in one place in front of every handler.
+//! The HTTP surface, declared once: [`ROUTES`] is the table from which the router parses a
+//! request ([`Route::parse`]), its access rule comes ([`Route::access`]), the worker and the
+//! objects dispatch (one [`Route`] variant per row), the OpenAPI document lists its operations
+//! ([`crate::openapi`]) and the index page lists them for people. A path's values are typed
+//! ([`super::params`]), so validation sits in one place in front of every handler.
 
+use crate::access::params::{
+    CollectionName, DeliveryId, EntryId, MediaId, Param, Slug, Version, WebhookId,
+};
 use crate::access::policy::Role;
 use crate::doc_id::DocId;
 use crate::error::Error;
 
-/// A request the worker knows how to serve.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route<'a> {
-    /// `GET /`: what this server is and how to connect.
-    Index,
-    /// `GET /health`.
-    Health,
-    /// `/sync/{doc}`: a y-websocket connection to a document.
-    Sync { doc: DocId },
-    /// `GET /api/docs`: documents with title, status and times.
-    Docs,
-    /// `POST /api/docs`: create a document.
-    CreateDoc,
-    /// `GET /api/docs/{doc}/state`: the document as one Yjs v1 update.
-    DocState { doc: DocId },
-    /// `GET /api/docs/{doc}`: the current draft, rendered.
-    Draft { doc: DocId },
-    /// `PATCH /api/docs/{doc}` `{fields, slug?, base?}`: a JSON write into the live draft.
-    Write { doc: DocId },
-    /// `POST /api/docs/{doc}/publish`: publish the current draft as a new version.
-    Publish { doc: DocId },
-    /// `POST /api/docs/{doc}/unpublish`: take the post off the reader API.
-    Unpublish { doc: DocId },
-    /// `GET /api/docs/{doc}/schedule`: pending scheduled actions.
-    Schedule { doc: DocId },
-    /// `POST /api/docs/{doc}/schedule`: schedule a publish or unpublish.
-    ScheduleAdd { doc: DocId },
-    /// `DELETE /api/docs/{doc}/schedule/{entry}`: cancel a scheduled action.
-    ScheduleCancel { doc: DocId, entry: u64 },
-    /// `POST /api/docs/{doc}/versions/{n}/restore`: the draft becomes version n's content.
-    Restore { doc: DocId, version: u64 },
-    /// `GET /api/docs/{doc}/publishing`: the publish on its way (or failed), the confirmed
-    /// record, the scheduled entries that ran, the alarm, and what D1 and KV hold.
-    Publishing { doc: DocId },
-    /// `POST /api/docs/{doc}/publishing/retry`: try the pending or failed publish again now.
-    PublishingRetry { doc: DocId },
-    /// `DELETE /api/docs/{doc}/publishing`: drop a failed publish or unpublish.
-    PublishingCancel { doc: DocId },
-    /// `GET /api/docs/{doc}/export`: the document's raw stored snapshot and log (operators
-    /// salvaging a document that no longer loads).
-    Export { doc: DocId },
-    /// `POST /api/docs/{doc}/faults`: arm a crash at a named step (only when the worker runs
-    /// with `FOLIO_FAULTS=on`, for tests; 404 otherwise).
-    Faults { doc: DocId },
-    /// `GET /api/docs/{doc}/versions`: the published versions, newest first.
-    Versions { doc: DocId },
-    /// `GET /api/posts?tag=&limit=&cursor=`: published posts, newest first.
-    Posts,
-    /// `GET /api/posts/{slug}`: the latest published version of a post.
-    Post { slug: &'a str },
-    /// `GET /api/posts/{slug}/versions/{n}`: one published version.
-    PostVersion { slug: &'a str, version: u64 },
-    /// `GET /p/{slug}`: the public HTML page of a post.
-    Page { slug: &'a str },
-    /// `OPTIONS` on the reader API: a CORS preflight.
-    Preflight,
-    /// `POST /api/tokens`: a signed token (see [`crate::access::policy::issue`]).
-    Tokens,
-    /// `GET /api/session`: who the request is signed in as.
-    Session,
-    /// `POST /api/session`: sign in with the admin key or an invitation → session cookie.
-    SignIn,
-    /// `DELETE /api/session`: sign out (clears the cookie).
-    SignOut,
-    /// `POST /api/docs/{doc}/preview`: a signed, expiring link to the rendered draft.
-    Preview { doc: DocId },
-    /// `GET /preview/{doc}?token=`: the rendered draft, for a preview link's holder.
-    PreviewPage { doc: DocId },
-    /// `GET /api/content/{collection}?filters&sort=&limit=&cursor=`: published entries.
-    Content { collection: &'a str },
-    /// `GET /api/content/{collection}/{slug}`: one published entry.
-    ContentEntry { collection: &'a str, slug: &'a str },
-    /// `GET /api/openapi.json`: the API as OpenAPI 3.1, one schema per collection.
-    OpenApi,
-    /// `GET /api/collections`: every collection's definition in force (`posts` included).
-    Collections,
-    /// `POST /api/collections`: define a collection.
-    CollectionCreate,
-    /// `GET /api/collections/{name}`: one collection's definition in force.
-    Collection { name: &'a str },
-    /// `PUT /api/collections/{name}?force=true`: a new version of a collection's definition.
-    CollectionUpdate { name: &'a str },
-    /// `GET /api/collections/{name}/export`: every entry as NDJSON.
-    CollectionExport { name: &'a str },
-    /// `POST /api/collections/{name}/import`: NDJSON in, progress out.
-    CollectionImport { name: &'a str },
-    /// `POST /api/media?filename=&alt=`: upload a file (the raw bytes as the body).
-    MediaUpload,
-    /// `GET /api/media?limit=&cursor=`: the media library, newest first.
-    MediaList,
-    /// `DELETE /api/media/{id}`: delete a file no document refers to.
-    MediaDelete { id: &'a str },
-    /// `GET /media/{id}?w=`: a media file (or an image's width variant), public.
-    Media { id: &'a str },
-    /// `GET /api/webhooks`: every webhook.
-    Webhooks,
-    /// `POST /api/webhooks` `{url, events, description?}`: a webhook, with its secret.
-    WebhookCreate,
-    /// `GET /api/webhooks/{id}`.
-    Webhook { id: &'a str },
-    /// `PATCH /api/webhooks/{id}` `{url?, events?, description?, enabled?}`.
-    WebhookUpdate { id: &'a str },
-    /// `DELETE /api/webhooks/{id}`.
-    WebhookDelete { id: &'a str },
-    /// `GET /api/webhooks/{id}/deliveries?status=&limit=`: the deliveries log.
-    WebhookDeliveries { id: &'a str },
-    /// `POST /api/webhooks/{id}/deliveries/{delivery}/retry`: send a delivery again.
-    WebhookRetry { id: &'a str, delivery: &'a str },
+/// Who may use a route, as the table states it ([`Route::access`] makes it an [`Access`] for
+/// one request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone (the reader API, health, the sign-in exchange itself).
+    Anyone,
+    /// Any signed-in principal, whatever its role and scope.
+    SignedIn,
+    /// At least this role, over every document.
+    All(Role),
+    /// At least this role, with a scope covering the route's document.
+    Doc(Role),
+    /// At least this role, whatever its scope: the media library is shared by every document,
+    /// so an author scoped to one can still upload and pick images.
+    Library(Role),
+    /// A preview token for the route's document, in `?token=`.
+    PreviewToken,
 }
 
-/// What a [`Route`] requires of the request.
+/// Where a route is served and described.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The reader API: every answer (errors too) carries CORS, and `OPTIONS` is a preflight.
+    pub reader: bool,
+    /// In the OpenAPI document: every route but the socket and the test-only fault switch.
+    pub documented: bool,
+}
+
+/// An authors' or operators' route.
+pub const API: Kind = Kind {
+    reader: false,
+    documented: true,
+};
+/// A route of the public reader API (CORS).
+pub const READER: Kind = Kind {
+    reader: true,
+    documented: true,
+};
+/// A route left out of the OpenAPI document.
+pub const HIDDEN: Kind = Kind {
+    reader: false,
+    documented: false,
+};
+
+/// The values of a path's `{name}` segments, as the request carries them.
+pub struct Params<'a>(Vec<(&'static str, &'a str)>);
+
+impl<'a> Params<'a> {
+    /// `{name}`, checked as a `T`.
+    fn get<T: Param<'a>>(&self, name: &'static str) -> Result<T, RouteError> {
+        let value = self
+            .0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| *v);
+        T::parse(value, name)
+    }
+}
+
+/// One row of [`ROUTES`].
+pub struct Spec {
+    /// The [`Route`] variant, and the OpenAPI `operationId`.
+    pub name: &'static str,
+    pub method: &'static str,
+    /// The path template: literal segments and `{name}` ones, each named as the variant's
+    /// field of that name.
+    pub path: &'static str,
+    pub rule: Rule,
+    pub kind: Kind,
+    /// One line for people: the OpenAPI summary and the index page.
+    pub summary: &'static str,
+    build: for<'a> fn(&Params<'a>) -> Result<Route<'a>, RouteError>,
+}
+
+impl Spec {
+    /// The values of the template's parameters, if `segments` has its shape.
+    fn matches<'a>(&self, segments: &[&'a str]) -> Option<Params<'a>> {
+        let template: Vec<&'static str> = self.path.trim_start_matches('/').split('/').collect();
+        if template.len() != segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (part, segment) in template.into_iter().zip(segments) {
+            match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => params.push((name, *segment)),
+                None if part == *segment => {}
+                None => return None,
+            }
+        }
+        Some(Params(params))
+    }
+}
+
+/// Declares the routes: the [`Route`] enum, the [`ROUTES`] table and what is derived from a
+/// variant's fields (its document, its parameters' schemas). One line per route:
+/// `Variant { field: Type, .. } = METHOD "/path/{field}", rule, kind, "summary";`
+macro_rules! routes {
+    ($(
+        $variant:ident $({ $($field:ident : $ty:ty),* $(,)? })?
+            = $method:ident $path:literal, $rule:expr, $kind:expr, $summary:literal;
+    )*) => {
+        /// A request the worker knows how to serve: one variant per row of [`ROUTES`].
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Route<'a> {
+            $(
+                #[doc = $summary]
+                $variant $({ $($field: $ty),* })?,
+            )*
+            /// `OPTIONS` on the reader API: a CORS preflight.
+            Preflight,
+        }
+
+        /// Every route, in the order the router tries them (paths do not overlap, so the
+        /// order only decides the order of methods in an `Allow` header).
+        pub const ROUTES: &[Spec] = &[$(
+            Spec {
+                name: stringify!($variant),
+                method: stringify!($method),
+                path: $path,
+                rule: $rule,
+                kind: $kind,
+                summary: $summary,
+                build: |_params| Ok(Route::$variant $({ $($field: _params.get(stringify!($field))?),* })?),
+            },
+        )*];
+
+        impl<'a> Route<'a> {
+            /// The name of this route's row of [`ROUTES`] (`Preflight` has none).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Route::$variant { .. } => stringify!($variant),)*
+                    Route::Preflight => "Preflight",
+                }
+            }
+
+            /// The document this route is about, if any.
+            pub fn doc(&self) -> Option<&DocId> {
+                match self {
+                    $(Route::$variant $({ $($field),* })? => {
+                        $($(if let Some(doc) = Param::doc($field) {
+                            return Some(doc);
+                        })*)?
+                        None
+                    })*
+                    Route::Preflight => None,
+                }
+            }
+
+            /// The JSON Schema of each parameter of route `name`'s path, in order.
+            pub fn parameters(name: &str) -> Vec<(&'static str, serde_json::Value)> {
+                match name {
+                    $(stringify!($variant) => vec![
+                        $($((stringify!($field), <$ty as Param<'a>>::schema())),*)?
+                    ],)*
+                    _ => vec![],
+                }
+            }
+        }
+    };
+}
+
+use Role::{Admin, Editor, Viewer, Writer};
+use Rule::{All, Anyone, Doc, Library, PreviewToken, SignedIn};
+
+routes! {
+    Index = GET "/", Anyone, API, "What this server is, and every route";
+    Health = GET "/health", Anyone, API, "Liveness, and the wasm instance id";
+    Sync { doc: DocId } = GET "/sync/{doc}", Doc(Viewer), HIDDEN,
+        "A y-websocket connection to a document (a WebSocket upgrade, ?token=)";
+    Session = GET "/api/session", SignedIn, API, "Who the request is signed in as";
+    SignIn = POST "/api/session", Anyone, API,
+        "Sign in with the admin key or an invitation (sets the session cookie)";
+    SignOut = DELETE "/api/session", Anyone, API, "Sign out (clears the session cookie)";
+    Tokens = POST "/api/tokens", SignedIn, API, "A signed token (API, socket, invitation)";
+    // Definitions are what every editor builds its form from, whatever its scope.
+    Collections = GET "/api/collections", SignedIn, API, "Every collection's definition in force";
+    CollectionCreate = POST "/api/collections", All(Admin), API, "Define a collection";
+    Collection { name: CollectionName<'a> } = GET "/api/collections/{name}", SignedIn, API,
+        "One collection's definition in force";
+    CollectionUpdate { name: CollectionName<'a> } = PUT "/api/collections/{name}", All(Admin), API,
+        "A new version of a definition (?force=true for a tightening change)";
+    // Every draft of a collection, read or written (and published).
+    CollectionExport { name: CollectionName<'a> } = GET "/api/collections/{name}/export",
+        All(Viewer), API,
+        "Every entry as NDJSON: {id, collection, slug, status, version, published_at, fields}";
+    CollectionImport { name: CollectionName<'a> } = POST "/api/collections/{name}/import",
+        All(Editor), API,
+        "Entries from NDJSON (as exported), idempotent by slug; answers NDJSON progress, one line per input line, then a summary";
+    // Listing is filtered to the principal's scope.
+    Docs = GET "/api/docs", SignedIn, API, "Documents, most recently updated first (?collection=)";
+    CreateDoc = POST "/api/docs", All(Writer), API,
+        "Create a document (an entry of a collection, else a post), with content if `fields` or `slug` are given (as PATCH /api/docs/{doc} takes them)";
+    Draft { doc: DocId } = GET "/api/docs/{doc}", Doc(Viewer), API, "The draft, typed by its collection";
+    Write { doc: DocId } = PATCH "/api/docs/{doc}", Doc(Writer), API,
+        "A JSON write into the live draft: {fields, slug?, base?}; text merged by a minimal diff (three-way from `base`), rich text as ProseMirror JSON or {markdown}; 422 names every invalid field";
+    DocState { doc: DocId } = GET "/api/docs/{doc}/state", Doc(Viewer), API,
+        "The document as one Yjs v1 update";
+    Publish { doc: DocId } = POST "/api/docs/{doc}/publish", Doc(Editor), API,
+        "Publish the draft as a new version";
+    Unpublish { doc: DocId } = POST "/api/docs/{doc}/unpublish", Doc(Editor), API,
+        "Take the document off the reader API";
+    Publishing { doc: DocId } = GET "/api/docs/{doc}/publishing", Doc(Viewer), API,
+        "The publish on its way (or failed), the confirmed record, the scheduled entries that ran, the alarm, and what D1 and KV hold";
+    PublishingCancel { doc: DocId } = DELETE "/api/docs/{doc}/publishing", Doc(Editor), API,
+        "Drop a failed publish or unpublish";
+    PublishingRetry { doc: DocId } = POST "/api/docs/{doc}/publishing/retry", Doc(Editor), API,
+        "Try the pending or failed publish again now";
+    Export { doc: DocId } = GET "/api/docs/{doc}/export", All(Admin), API,
+        "The document's raw stored snapshot and log (salvage)";
+    // Test-only: 404 unless the worker runs with FOLIO_FAULTS=on.
+    Faults { doc: DocId } = POST "/api/docs/{doc}/faults", All(Admin), HIDDEN,
+        "Arm a crash at a named step (tests only)";
+    Versions { doc: DocId } = GET "/api/docs/{doc}/versions", Doc(Viewer), API,
+        "The published versions, newest first";
+    Restore { doc: DocId, version: Version } = POST "/api/docs/{doc}/versions/{version}/restore",
+        Doc(Editor), API, "The draft becomes version n's content (a live edit)";
+    Schedule { doc: DocId } = GET "/api/docs/{doc}/schedule", Doc(Viewer), API,
+        "Pending scheduled actions";
+    ScheduleAdd { doc: DocId } = POST "/api/docs/{doc}/schedule", Doc(Editor), API,
+        "Schedule a publish or unpublish: {action, at}";
+    ScheduleCancel { doc: DocId, entry: EntryId } = DELETE "/api/docs/{doc}/schedule/{entry}",
+        Doc(Editor), API, "Cancel a scheduled action";
+    Preview { doc: DocId } = POST "/api/docs/{doc}/preview", Doc(Writer), API,
+        "A signed, expiring link to the rendered draft";
+    PreviewPage { doc: DocId } = GET "/preview/{doc}", PreviewToken, API,
+        "The rendered draft, for a preview link's holder (?token=)";
+    Posts = GET "/api/posts", Anyone, READER, "Published posts, newest first (?tag=&limit=&cursor=)";
+    Post { slug: Slug<'a> } = GET "/api/posts/{slug}", Anyone, READER,
+        "The latest published version of a post";
+    PostVersion { slug: Slug<'a>, version: Version } = GET "/api/posts/{slug}/versions/{version}",
+        Anyone, READER, "One published version";
+    Page { slug: Slug<'a> } = GET "/p/{slug}", Anyone, API, "The public HTML page of a post";
+    Content { collection: CollectionName<'a> } = GET "/api/content/{collection}", Anyone, READER,
+        "Published entries of a collection, newest first: filters field=value and field[eq|gt|gte|lt|lte]=value, sort=field or -field, limit, cursor";
+    ContentEntry { collection: CollectionName<'a>, slug: Slug<'a> } =
+        GET "/api/content/{collection}/{slug}", Anyone, READER, "One published entry, every field";
+    OpenApi = GET "/api/openapi.json", Anyone, READER, "This document";
+    MediaList = GET "/api/media", Library(Viewer), API,
+        "The media library, newest first (?limit=&cursor=)";
+    MediaUpload = POST "/api/media", Library(Writer), API,
+        "Upload a file: the raw bytes as the body, its type in Content-Type (?filename=&alt=)";
+    // A deletion affects every document: an editor of all of them.
+    MediaDelete { id: MediaId<'a> } = DELETE "/api/media/{id}", All(Editor), API,
+        "Delete a file no document refers to (409 naming those that do)";
+    Media { id: MediaId<'a> } = GET "/media/{id}", Anyone, READER,
+        "A media file, or an image's width variant (?w=)";
+    // Webhooks see every event of every document, and hold signing secrets.
+    Webhooks = GET "/api/webhooks", All(Admin), API, "Every webhook (without secrets)";
+    WebhookCreate = POST "/api/webhooks", All(Admin), API,
+        "A webhook: {url, events, description?}; answers its secret, once";
+    Webhook { id: WebhookId<'a> } = GET "/api/webhooks/{id}", All(Admin), API, "One webhook";
+    WebhookUpdate { id: WebhookId<'a> } = PATCH "/api/webhooks/{id}", All(Admin), API,
+        "Change a webhook: {url?, events?, description?, enabled?}";
+    WebhookDelete { id: WebhookId<'a> } = DELETE "/api/webhooks/{id}", All(Admin), API,
+        "Delete a webhook, its log and its queue";
+    WebhookDeliveries { id: WebhookId<'a> } = GET "/api/webhooks/{id}/deliveries", All(Admin), API,
+        "The deliveries log, newest first (?status=&limit=): status, attempts, last response and latency, next attempt";
+    WebhookRetry { id: WebhookId<'a>, delivery: DeliveryId<'a> } =
+        POST "/api/webhooks/{id}/deliveries/{delivery}/retry", All(Admin), API,
+        "Send a delivery again now, with the whole retry schedule";
+}
+
+/// What a [`Route`] requires of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone (the reader API, health, the sign-in exchange itself).
+    /// Anyone.
     Public,
     /// A preview token for this document, in `?token=`.
     PreviewToken(DocId),
@@ -128,334 +286,78 @@ pub enum Access {
     Role(Role, Option<DocId>),
     /// Any signed-in principal, whatever its role and scope.
     SignedIn,
-    /// A principal with at least this role, whatever its document scope: the media library is
-    /// shared by every document, so an author scoped to one can still upload and pick images.
+    /// A principal with at least this role, whatever its document scope.
     Library(Role),
 }
 
 impl Route<'_> {
-    /// The document this route is about, if any.
-    pub fn doc(&self) -> Option<&DocId> {
-        match self {
-            Route::Sync { doc }
-            | Route::DocState { doc }
-            | Route::Draft { doc }
-            | Route::Write { doc }
-            | Route::Publish { doc }
-            | Route::Unpublish { doc }
-            | Route::Schedule { doc }
-            | Route::ScheduleAdd { doc }
-            | Route::ScheduleCancel { doc, .. }
-            | Route::Restore { doc, .. }
-            | Route::Publishing { doc }
-            | Route::PublishingRetry { doc }
-            | Route::PublishingCancel { doc }
-            | Route::Export { doc }
-            | Route::Faults { doc }
-            | Route::Versions { doc }
-            | Route::Preview { doc }
-            | Route::PreviewPage { doc } => Some(doc),
-            _ => None,
+    /// This route's row of [`ROUTES`] (`None` for a preflight).
+    pub fn spec(&self) -> Option<&'static Spec> {
+        let name = self.name();
+        ROUTES.iter().find(|spec| spec.name == name)
+    }
+
+    /// Who may use this route: the table's rule, for this route's document.
+    pub fn access(&self) -> Access {
+        let Some(spec) = self.spec() else {
+            return Access::Public; // a preflight
+        };
+        let doc = self.doc().cloned();
+        match spec.rule {
+            Rule::Anyone => Access::Public,
+            Rule::SignedIn => Access::SignedIn,
+            Rule::All(role) => Access::Role(role, None),
+            Rule::Doc(role) => Access::Role(role, doc),
+            Rule::Library(role) => Access::Library(role),
+            // Every preview route has a document; without one, nobody but an admin.
+            Rule::PreviewToken => doc.map_or(Access::Role(Role::Admin, None), Access::PreviewToken),
         }
     }
 
-    /// Who may use this route: the single table of access rules.
-    pub fn access(&self) -> Access {
-        use Role::{Admin, Editor, Viewer, Writer};
-        match self {
-            Route::Index
-            | Route::Health
-            | Route::Posts
-            | Route::Post { .. }
-            | Route::PostVersion { .. }
-            | Route::Page { .. }
-            | Route::Preflight
-            | Route::OpenApi
-            | Route::Content { .. }
-            | Route::ContentEntry { .. }
-            | Route::SignIn
-            | Route::SignOut
-            | Route::Media { .. } => Access::Public,
-            // Webhooks see every event of every document, and hold signing secrets.
-            Route::Webhooks
-            | Route::WebhookCreate
-            | Route::Webhook { .. }
-            | Route::WebhookUpdate { .. }
-            | Route::WebhookDelete { .. }
-            | Route::WebhookDeliveries { .. }
-            | Route::WebhookRetry { .. } => Access::Role(Admin, None),
-            Route::MediaUpload => Access::Library(Writer),
-            Route::MediaList => Access::Library(Viewer),
-            // A deletion affects every document: an editor of all of them.
-            Route::MediaDelete { .. } => Access::Role(Editor, None),
-            Route::PreviewPage { doc } => Access::PreviewToken(doc.clone()),
-            Route::Tokens | Route::Session => Access::SignedIn,
-            // Definitions are what every editor builds its form from, whatever its scope.
-            Route::Collections | Route::Collection { .. } => Access::SignedIn,
-            Route::CollectionCreate | Route::CollectionUpdate { .. } => Access::Role(Admin, None),
-            // Every draft of a collection, read or written (and published).
-            Route::CollectionExport { .. } => Access::Role(Viewer, None),
-            Route::CollectionImport { .. } => Access::Role(Editor, None),
-            // Listing is filtered to the principal's scope.
-            Route::Docs => Access::SignedIn,
-            Route::CreateDoc => Access::Role(Writer, None),
-            Route::Sync { doc }
-            | Route::DocState { doc }
-            | Route::Draft { doc }
-            | Route::Versions { doc }
-            | Route::Publishing { doc }
-            | Route::Schedule { doc } => Access::Role(Viewer, Some(doc.clone())),
-            Route::Export { .. } | Route::Faults { .. } => Access::Role(Admin, None),
-            Route::Preview { doc } | Route::Write { doc } => {
-                Access::Role(Writer, Some(doc.clone()))
-            }
-            Route::Publish { doc }
-            | Route::Unpublish { doc }
-            | Route::ScheduleAdd { doc }
-            | Route::ScheduleCancel { doc, .. }
-            | Route::PublishingRetry { doc }
-            | Route::PublishingCancel { doc }
-            | Route::Restore { doc, .. } => Access::Role(Editor, Some(doc.clone())),
-        }
+    /// Whether this is a route of the public reader API (CORS on every answer).
+    pub fn is_reader(&self) -> bool {
+        self.spec().is_none_or(|spec| spec.kind.reader)
     }
 }
 
 /// Why a request matches no [`Route`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
-    /// Known path, invalid document id → 400.
+    /// Known path, invalid parameter → 400.
     Invalid(Error),
-    /// Known path, wrong method → 405 with the allowed method.
-    Method(&'static str),
+    /// Known path, another method → 405 with the methods allowed (`Allow`).
+    Method(String),
     /// Unknown path → 404.
     NotFound,
 }
 
 impl<'a> Route<'a> {
-    /// Parses a method and a URL path (still percent-encoded, as the request carries it).
+    /// Parses a method (exactly as the request says it, upper case) and a URL path (still
+    /// percent-encoded, as the request carries it) by the table.
     ///
     /// # Errors
     /// See [`RouteError`].
     pub fn parse(method: &str, path: &'a str) -> Result<Route<'a>, RouteError> {
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let get = |route: Route<'a>| {
-            if method == "GET" {
-                Ok(route)
-            } else {
-                Err(RouteError::Method("GET"))
-            }
-        };
-        let post = |route: Route<'a>| {
-            if method == "POST" {
-                Ok(route)
-            } else {
-                Err(RouteError::Method("POST"))
-            }
-        };
-        let doc = |id: &str| DocId::parse(id).map_err(|_| RouteError::Invalid(Error::InvalidDocId));
-        let slug = |s: &'a str| {
-            if crate::publish::is_slug(s) && s.len() <= crate::publish::MAX_SLUG_LEN {
-                Ok(s)
-            } else {
-                Err(RouteError::Invalid(Error::BadParameter {
-                    parameter: "slug".into(),
-                    message: "slug must be 1-96 characters of a-z, 0-9 and single '-'".into(),
-                }))
-            }
-        };
-        let version = |n: &str| {
-            n.parse()
-                .ok()
-                .filter(|v| (1..1u64 << 53).contains(v))
-                .ok_or(RouteError::Invalid(Error::BadParameter {
-                    parameter: "version".into(),
-                    message: "version must be a positive whole number".into(),
-                }))
-        };
-        let collection = |name: &'a str| {
-            if crate::content::schema::is_name(name) {
-                Ok(name)
-            } else {
-                Err(RouteError::Invalid(Error::BadParameter {
-                    parameter: "collection".into(),
-                    message: "a collection name matches [a-z][a-z0-9_]{0,63}".into(),
-                }))
-            }
-        };
-        let media_id = |id: &'a str| {
-            if crate::media::is_id(id) {
-                Ok(id)
-            } else {
-                Err(RouteError::Invalid(Error::BadParameter {
-                    parameter: "id".into(),
-                    message: "a media id is 32 lowercase hex digits".into(),
-                }))
-            }
-        };
-        // `wh_` / `msg_` and 24 lowercase hex digits, as Folio makes them.
-        let token_id =
-            |id: &'a str, prefix: &str, parameter: &'static str| match id.strip_prefix(prefix) {
-                Some(hex)
-                    if hex.len() == 24
-                        && hex
-                            .bytes()
-                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-                {
-                    Ok(id)
-                }
-                _ => Err(RouteError::Invalid(Error::BadParameter {
-                    parameter: parameter.into(),
-                    message: format!("a {parameter} id is {prefix} and 24 lowercase hex digits"),
-                })),
+        let segments: Vec<&'a str> = path.trim_start_matches('/').split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        let mut reader = false;
+        for spec in ROUTES {
+            let Some(params) = spec.matches(&segments) else {
+                continue;
             };
-        let hook = |id: &'a str| token_id(id, "wh_", "webhook");
-        let reader = |route: Route<'a>| {
-            if method == "OPTIONS" {
-                Ok(Route::Preflight)
-            } else {
-                get(route)
+            if spec.method == method {
+                return (spec.build)(&params);
             }
-        };
-        match segments.as_slice() {
-            [""] => get(Route::Index),
-            ["health"] => get(Route::Health),
-            // Method is checked by the upgrade itself (426 for anything but a WebSocket GET).
-            ["sync", id] => Ok(Route::Sync { doc: doc(id)? }),
-            ["api", "docs"] => match method {
-                "GET" => Ok(Route::Docs),
-                "POST" => Ok(Route::CreateDoc),
-                _ => Err(RouteError::Method("GET, POST")),
-            },
-            ["api", "tokens"] => post(Route::Tokens),
-            ["api", "openapi.json"] => reader(Route::OpenApi),
-            ["api", "content", name] => reader(Route::Content {
-                collection: collection(name)?,
-            }),
-            ["api", "content", name, s] => reader(Route::ContentEntry {
-                collection: collection(name)?,
-                slug: slug(s)?,
-            }),
-            ["api", "collections"] => match method {
-                "GET" => Ok(Route::Collections),
-                "POST" => Ok(Route::CollectionCreate),
-                _ => Err(RouteError::Method("GET, POST")),
-            },
-            ["api", "collections", name] => match method {
-                "GET" => Ok(Route::Collection {
-                    name: collection(name)?,
-                }),
-                "PUT" => Ok(Route::CollectionUpdate {
-                    name: collection(name)?,
-                }),
-                _ => Err(RouteError::Method("GET, PUT")),
-            },
-            ["api", "webhooks"] => match method {
-                "GET" => Ok(Route::Webhooks),
-                "POST" => Ok(Route::WebhookCreate),
-                _ => Err(RouteError::Method("GET, POST")),
-            },
-            ["api", "webhooks", id] => match method {
-                "GET" => Ok(Route::Webhook { id: hook(id)? }),
-                "PATCH" => Ok(Route::WebhookUpdate { id: hook(id)? }),
-                "DELETE" => Ok(Route::WebhookDelete { id: hook(id)? }),
-                _ => Err(RouteError::Method("GET, PATCH, DELETE")),
-            },
-            ["api", "webhooks", id, "deliveries"] => {
-                get(Route::WebhookDeliveries { id: hook(id)? })
-            }
-            ["api", "webhooks", id, "deliveries", delivery, "retry"] => post(Route::WebhookRetry {
-                id: hook(id)?,
-                delivery: token_id(delivery, "msg_", "delivery")?,
-            }),
-            ["api", "collections", name, "export"] => get(Route::CollectionExport {
-                name: collection(name)?,
-            }),
-            ["api", "collections", name, "import"] => post(Route::CollectionImport {
-                name: collection(name)?,
-            }),
-            ["api", "session"] => match method {
-                "GET" => Ok(Route::Session),
-                "POST" => Ok(Route::SignIn),
-                "DELETE" => Ok(Route::SignOut),
-                _ => Err(RouteError::Method("GET, POST, DELETE")),
-            },
-            ["api", "docs", id, "preview"] => post(Route::Preview { doc: doc(id)? }),
-            ["preview", id] => get(Route::PreviewPage { doc: doc(id)? }),
-            ["api", "docs", id, "state"] => get(Route::DocState { doc: doc(id)? }),
-            ["api", "docs", id] => match method {
-                "GET" => Ok(Route::Draft { doc: doc(id)? }),
-                "PATCH" => Ok(Route::Write { doc: doc(id)? }),
-                _ => Err(RouteError::Method("GET, PATCH")),
-            },
-            ["api", "docs", id, "publish"] => post(Route::Publish { doc: doc(id)? }),
-            ["api", "docs", id, "unpublish"] => post(Route::Unpublish { doc: doc(id)? }),
-            ["api", "docs", id, "versions"] => get(Route::Versions { doc: doc(id)? }),
-            ["api", "docs", id, "publishing"] => match method {
-                "GET" => Ok(Route::Publishing { doc: doc(id)? }),
-                "DELETE" => Ok(Route::PublishingCancel { doc: doc(id)? }),
-                _ => Err(RouteError::Method("GET, DELETE")),
-            },
-            ["api", "docs", id, "publishing", "retry"] => {
-                post(Route::PublishingRetry { doc: doc(id)? })
-            }
-            ["api", "docs", id, "export"] => get(Route::Export { doc: doc(id)? }),
-            ["api", "docs", id, "faults"] => post(Route::Faults { doc: doc(id)? }),
-            ["api", "docs", id, "schedule"] => match method {
-                "GET" => Ok(Route::Schedule { doc: doc(id)? }),
-                "POST" => Ok(Route::ScheduleAdd { doc: doc(id)? }),
-                _ => Err(RouteError::Method("GET, POST")),
-            },
-            ["api", "docs", id, "schedule", entry] => {
-                let entry = entry.parse().map_err(|_| {
-                    RouteError::Invalid(Error::BadParameter {
-                        parameter: "entry".into(),
-                        message: "entry must be an id from the schedule".into(),
-                    })
-                })?;
-                if method == "DELETE" {
-                    Ok(Route::ScheduleCancel {
-                        doc: doc(id)?,
-                        entry,
-                    })
-                } else {
-                    Err(RouteError::Method("DELETE"))
-                }
-            }
-            ["api", "docs", id, "versions", n, "restore"] => post(Route::Restore {
-                doc: doc(id)?,
-                version: version(n)?,
-            }),
-            ["api", "media"] => match method {
-                "GET" => Ok(Route::MediaList),
-                "POST" => Ok(Route::MediaUpload),
-                _ => Err(RouteError::Method("GET, POST")),
-            },
-            ["api", "media", id] => {
-                if method != "DELETE" {
-                    return Err(RouteError::Method("DELETE"));
-                }
-                Ok(Route::MediaDelete { id: media_id(id)? })
-            }
-            ["media", id] => reader(Route::Media { id: media_id(id)? }),
-            ["api", "posts"] => reader(Route::Posts),
-            ["api", "posts", s] => reader(Route::Post { slug: slug(s)? }),
-            ["api", "posts", s, "versions", n] => {
-                let version = n
-                    .parse()
-                    .ok()
-                    .filter(|v| (1..1u64 << 53).contains(v))
-                    .ok_or(RouteError::Invalid(Error::BadParameter {
-                        parameter: "version".into(),
-                        message: "version must be a positive whole number".into(),
-                    }))?;
-                reader(Route::PostVersion {
-                    slug: slug(s)?,
-                    version,
-                })
-            }
-            ["p", s] => get(Route::Page { slug: slug(s)? }),
-            _ => Err(RouteError::NotFound),
+            allowed.push(spec.method);
+            reader |= spec.kind.reader;
         }
+        if allowed.is_empty() {
+            return Err(RouteError::NotFound);
+        }
+        if method == "OPTIONS" && reader {
+            return Ok(Route::Preflight);
+        }
+        Err(RouteError::Method(allowed.join(", ")))
     }
 }
 
@@ -552,7 +454,12 @@ mod tests {
     fn media_routes_and_their_rules() {
         let id = "0123456789abcdef0123456789abcdef";
         let path = format!("/media/{id}");
-        assert_eq!(Route::parse("GET", &path), Ok(Route::Media { id }));
+        assert_eq!(
+            Route::parse("GET", &path),
+            Ok(Route::Media {
+                id: MediaId::parse(id, "id").unwrap()
+            })
+        );
         assert_eq!(Route::parse("GET", &path).unwrap().access(), Access::Public);
         assert_eq!(
             Route::parse("POST", "/api/media").unwrap().access(),
@@ -569,7 +476,7 @@ mod tests {
         );
         assert_eq!(
             Route::parse("GET", &delete),
-            Err(RouteError::Method("DELETE"))
+            Err(RouteError::Method("DELETE".into()))
         );
         for bad in [
             "/media/ABC",
@@ -595,7 +502,9 @@ mod tests {
         );
         assert_eq!(
             Route::parse("PATCH", &format!("/api/webhooks/{hook}")),
-            Ok(Route::WebhookUpdate { id: hook })
+            Ok(Route::WebhookUpdate {
+                id: WebhookId::parse(hook, "id").unwrap()
+            })
         );
         assert_eq!(
             Route::parse(
@@ -603,8 +512,8 @@ mod tests {
                 &format!("/api/webhooks/{hook}/deliveries/{msg}/retry")
             ),
             Ok(Route::WebhookRetry {
-                id: hook,
-                delivery: msg
+                id: WebhookId::parse(hook, "id").unwrap(),
+                delivery: DeliveryId::parse(msg, "delivery").unwrap(),
             })
         );
         for path in [
@@ -634,7 +543,7 @@ mod tests {
         ));
         assert_eq!(
             Route::parse("DELETE", "/api/webhooks"),
-            Err(RouteError::Method("GET, POST"))
+            Err(RouteError::Method("GET, POST".into()))
         );
         // JSON writes: writers of the document; import needs an editor of all, export a viewer.
         let write = Route::parse("PATCH", "/api/docs/d1").unwrap();
@@ -642,7 +551,7 @@ mod tests {
         assert_eq!(write.access(), Access::Role(Writer, Some(doc)));
         assert_eq!(
             Route::parse("PUT", "/api/docs/d1"),
-            Err(RouteError::Method("GET, PATCH"))
+            Err(RouteError::Method("GET, PATCH".into()))
         );
         let import = Route::parse("POST", "/api/collections/notes/import").unwrap();
         assert_eq!(import.access(), Access::Role(Editor, None));
@@ -684,13 +593,13 @@ mod tests {
         assert_eq!(Route::parse("GET", "/api/docs/../state"), bad_id);
         assert_eq!(
             Route::parse("POST", "/api/docs/a/state"),
-            Err(RouteError::Method("GET"))
+            Err(RouteError::Method("GET".into()))
         );
         assert_eq!(Route::parse("GET", "/sync/a/b"), Err(RouteError::NotFound));
         assert_eq!(Route::parse("GET", "/nope"), Err(RouteError::NotFound));
         assert_eq!(
             Route::parse("GET", "/api/docs/d/publish"),
-            Err(RouteError::Method("POST"))
+            Err(RouteError::Method("POST".into()))
         );
         let bad_param = |p| {
             matches!(
@@ -705,7 +614,82 @@ mod tests {
         assert!(bad_param("/api/collections/Articles"));
         assert_eq!(
             Route::parse("DELETE", "/api/collections/a"),
-            Err(RouteError::Method("GET, PUT"))
+            Err(RouteError::Method("GET, PUT".into()))
         );
+    }
+
+    #[test]
+    fn undeclared_methods_are_405_with_allow_never_another_route() {
+        let hook = "/api/webhooks/wh_0123456789abcdef01234567";
+        for method in ["QUERY", "HEAD", "PUT", "get", "TRACE"] {
+            assert_eq!(
+                Route::parse(method, hook),
+                Err(RouteError::Method("GET, PATCH, DELETE".into())),
+                "{method}"
+            );
+        }
+        assert_eq!(
+            Route::parse("OPTIONS", "/api/posts/a"),
+            Ok(Route::Preflight)
+        );
+        assert_eq!(
+            Route::parse("OPTIONS", "/api/docs"),
+            Err(RouteError::Method("GET, POST".into()))
+        );
+    }
+
+    #[test]
+    fn every_row_parses_back_to_itself_with_its_rule() {
+        // A concrete path for each template, with a valid value for each parameter.
+        let value = |name: &str| match name {
+            "doc" => "d1",
+            "slug" => "a-b",
+            "name" | "collection" => "notes",
+            "version" | "entry" => "3",
+            "id" => "x",
+            "delivery" => "msg_0123456789abcdef01234567",
+            other => panic!("no sample for {{{other}}}"),
+        };
+        for spec in ROUTES {
+            let concrete: Vec<String> = spec
+                .path
+                .split('/')
+                .map(
+                    |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some("id") if spec.path.starts_with("/api/webhooks") => {
+                            "wh_0123456789abcdef01234567".to_string()
+                        }
+                        Some("id") => "0123456789abcdef0123456789abcdef".to_string(),
+                        Some(name) => value(name).to_string(),
+                        None => part.to_string(),
+                    },
+                )
+                .collect();
+            let path = concrete.join("/");
+            let route = Route::parse(spec.method, &path)
+                .unwrap_or_else(|e| panic!("{} {path}: {e:?}", spec.method));
+            assert_eq!(route.name(), spec.name, "{path}");
+            let params: Vec<&str> = Route::parameters(spec.name)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let named: Vec<&str> = spec
+                .path
+                .split('/')
+                .filter_map(|p| p.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(params, named, "{}: fields and template agree", spec.name);
+            if matches!(spec.rule, Rule::Doc(_) | Rule::PreviewToken) {
+                assert!(
+                    route.doc().is_some(),
+                    "{}: a document's rule on a route with no document",
+                    spec.name
+                );
+            }
+        }
+        let mut names: Vec<&str> = ROUTES.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTES.len(), "one row per variant");
     }
 }

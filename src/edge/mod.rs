@@ -83,14 +83,15 @@ fn sync_precheck(req: &Request, env: &Env) -> Result<()> {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
-    let method = req.method().to_string();
+    // As the request says it: `worker::Method` reads every method it does not know as GET.
+    let method = req.inner().method();
     let route = match Route::parse(&method, &path) {
         Ok(route) => route,
         Err(RouteError::Invalid(e)) => return reader::cors(EdgeError::from(e).response()?),
         Err(RouteError::Method(allowed)) => {
             let response =
                 EdgeError::api(405, "method_not_allowed", format!("use {allowed}")).response()?;
-            response.headers().set("Allow", allowed)?;
+            response.headers().set("Allow", &allowed)?;
             return Ok(response);
         }
         Err(RouteError::NotFound) => {
@@ -99,16 +100,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     };
     // The reader API answers its errors with CORS too (its handlers add it to what they
     // answer): front-ends on other origins read them.
-    let public_read = matches!(
-        route,
-        Route::Posts
-            | Route::Post { .. }
-            | Route::PostVersion { .. }
-            | Route::OpenApi
-            | Route::Content { .. }
-            | Route::ContentEntry { .. }
-            | Route::Media { .. }
-    );
+    let public_read = route.is_reader();
     match serve(route, req, &env, &ctx).await {
         Err(e) if public_read => reader::cors(e.response()?),
         result => respond(result),
@@ -131,6 +123,20 @@ pub(crate) fn edge_cache_on(env: &Env) -> bool {
 /// `key`, unless the edge cache is off.
 fn cache_key(env: &Env, key: Option<String>) -> Option<String> {
     key.filter(|_| edge_cache_on(env))
+}
+
+/// `GET /`: what this server is, how to connect an editor, and every route of the table.
+fn index() -> serde_json::Value {
+    let routes: Vec<String> = crate::access::routes::ROUTES
+        .iter()
+        .map(|spec| format!("{} {} — {}", spec.method, spec.path, spec.summary))
+        .collect();
+    json!({
+        "service": "folio",
+        "sync": "ws://<host>/sync/{doc}?token=<token>  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc, { params: { token } }))",
+        "openapi": "GET /api/openapi.json",
+        "routes": routes,
+    })
 }
 
 /// Access control (the route's rule, before any handler or object runs), then the handler.
@@ -175,22 +181,7 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
         _ => None,
     };
     match (route, keys, who) {
-        (Route::Index, ..) => json_response(
-            200,
-            &json!({
-                "service": "folio",
-                "sync": "ws://<host>/sync/{doc}?token=<token>  (y-websocket: new WebsocketProvider('ws://<host>/sync', doc, ydoc, { params: { token } }))",
-                "sign_in": "POST /api/session {key} or {invite}; GET /api/session; DELETE /api/session",
-                "tokens": "POST /api/tokens {user?, role?, doc?, ttl_seconds?, use?}",
-                "state": "GET /api/docs/{doc}/state",
-                "draft": "GET /api/docs/{doc}",
-                "documents": "GET /api/docs?collection=, POST /api/docs {collection?}",
-                "openapi": "GET /api/openapi.json",
-                "collections": "GET /api/collections, POST /api/collections {name, label, fields}, GET|PUT /api/collections/{name}",
-                "posts": "GET /api/posts, GET /api/posts/{slug}, GET /p/{slug}",
-                "content": "GET /api/content/{collection}?field=&field[gte]=&sort=&limit=&cursor=, GET /api/content/{collection}/{slug}",
-            }),
-        ),
+        (Route::Index, ..) => json_response(200, &index()),
         (Route::Health, ..) => json_response(200, &json!({ "ok": true, "instance": instance() })),
         (Route::Posts, ..) => {
             let key = cache_key(env, no_query(&req)?.then(|| "/api/posts".to_string()));
@@ -198,26 +189,26 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
         }
         (Route::Post { slug }, ..) => {
             let key = cache_key(env, Some(format!("/api/posts/{slug}")));
-            cache::through(ctx, &req, key, reader::post(env, &req, slug)).await
+            cache::through(ctx, &req, key, reader::post(env, &req, &slug)).await
         }
         (Route::PostVersion { slug, version }, ..) => {
-            reader::post_version(env, slug, version).await
+            reader::post_version(env, &slug, version.0).await
         }
         (Route::Page { slug }, ..) => {
             let key = cache_key(env, Some(format!("/p/{slug}")));
-            cache::through(ctx, &req, key, reader::page(env, slug)).await
+            cache::through(ctx, &req, key, reader::page(env, &slug)).await
         }
-        (Route::Media { id }, ..) => media::serve(&req, env, ctx, id).await,
+        (Route::Media { id }, ..) => media::serve(&req, env, ctx, &id).await,
         (Route::MediaUpload, _, Some(who)) => media::upload(req, env, ctx, &who.claims).await,
         (Route::MediaList, ..) => media::list(&req, env).await,
-        (Route::MediaDelete { id }, ..) => media::delete(env, ctx, id).await,
+        (Route::MediaDelete { id }, ..) => media::delete(env, ctx, &id).await,
         (Route::Webhooks, ..) => webhooks::list(env).await,
         (Route::WebhookCreate, ..) => webhooks::create(req, env).await,
-        (Route::Webhook { id }, ..) => webhooks::get(env, id).await,
-        (Route::WebhookUpdate { id }, ..) => webhooks::update(req, env, id).await,
-        (Route::WebhookDelete { id }, ..) => webhooks::delete(env, id).await,
-        (Route::WebhookDeliveries { id }, ..) => webhooks::deliveries(&req, env, id).await,
-        (Route::WebhookRetry { id, delivery }, ..) => webhooks::retry(env, id, delivery).await,
+        (Route::Webhook { id }, ..) => webhooks::get(env, &id).await,
+        (Route::WebhookUpdate { id }, ..) => webhooks::update(req, env, &id).await,
+        (Route::WebhookDelete { id }, ..) => webhooks::delete(env, &id).await,
+        (Route::WebhookDeliveries { id }, ..) => webhooks::deliveries(&req, env, &id).await,
+        (Route::WebhookRetry { id, delivery }, ..) => webhooks::retry(env, &id, &delivery).await,
         (Route::Preflight, ..) => Ok(reader::preflight()?),
         (Route::SignIn, Some(keys), _) => access::sign_in(req, &keys, env).await,
         (Route::SignOut, ..) => access::sign_out(),
@@ -237,22 +228,30 @@ async fn serve(route: Route<'_>, req: Request, env: &Env, ctx: &Context) -> Resu
                 env,
                 no_query(&req)?.then(|| format!("/api/content/{collection}")),
             );
-            cache::through(ctx, &req, key, content::list(env, &req, collection)).await
+            cache::through(ctx, &req, key, content::list(env, &req, &collection)).await
         }
         (Route::ContentEntry { collection, slug }, ..) => {
             let key = cache_key(env, Some(format!("/api/content/{collection}/{slug}")));
-            cache::through(ctx, &req, key, content::entry(env, &req, collection, slug)).await
+            cache::through(
+                ctx,
+                &req,
+                key,
+                content::entry(env, &req, &collection, &slug),
+            )
+            .await
         }
         (Route::OpenApi, ..) => Ok(reader::cors(collections::openapi(env).await?)?),
         (Route::Collections, _, Some(_)) => collections::list(env).await,
-        (Route::Collection { name }, _, Some(_)) => collections::get(env, name).await,
+        (Route::Collection { name }, _, Some(_)) => collections::get(env, &name).await,
         (Route::CollectionCreate, _, Some(_)) => collections::create(req, env).await,
-        (Route::CollectionUpdate { name }, _, Some(_)) => collections::update(req, env, name).await,
+        (Route::CollectionUpdate { name }, _, Some(_)) => {
+            collections::update(req, env, &name).await
+        }
         (Route::CollectionExport { name }, _, Some(who)) => {
-            transfer::export(env, name, &who.claims).await
+            transfer::export(env, &name, &who.claims).await
         }
         (Route::CollectionImport { name }, _, Some(who)) => {
-            transfer::import(req, env, name, &who.claims).await
+            transfer::import(req, env, &name, &who.claims).await
         }
         (Route::Versions { doc }, _, Some(_)) => reader::doc_versions(env, &doc).await,
         (Route::Sync { doc }, _, Some(who)) => {

@@ -109,7 +109,7 @@ test('an entry reads back typed, with ETag/304 and CORS; unknown ones are 404', 
   const ajv = new Ajv2020({ strict: false });
   addFormats(ajv);
   ajv.addSchema(spec, 'openapi.json');
-  const valid = ajv.compile({ $ref: 'openapi.json#/paths/~1api~1content~1{name}~1{slug}/get/responses/200/content/application~1json/schema' });
+  const valid = ajv.compile({ $ref: 'openapi.json#/paths/~1api~1content~1{collection}~1{slug}/get/responses/200/content/application~1json/schema' });
   assert.equal(valid(e), true, JSON.stringify(valid.errors));
   assert.equal(valid({ ...e, fields: { ...e.fields, rating: 9 } }), false, 'out of range is not a valid entry');
 });
