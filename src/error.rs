@@ -22,6 +22,68 @@ impl fmt::Display for StorageError {
     }
 }
 
+/// What a store (D1, KV, an object's SQLite) said when it failed, sorted once by its adapter
+/// (`edge/storage`): every decision (retry or not, which status) matches on the kind, and no
+/// code reads a store's message anywhere else. The text is kept for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write: `column` is the constrained column (the last
+    /// one of a composite key), e.g. `slug`.
+    Unique { column: String, detail: String },
+    /// The value is over the store's size limit.
+    TooBig(String),
+    /// Another constraint (a check, a foreign key, NOT NULL) refused the write.
+    Constraint(String),
+    /// The store failed or could not be reached: trying again may work.
+    Unavailable(String),
+    /// What the store returned is not what the code expects (a missing row it needs, a
+    /// column of the wrong type): a bug or damage, not worth retrying at once.
+    Unexpected(String),
+}
+
+impl StoreError {
+    /// What the store said, for logs.
+    pub fn detail(&self) -> &str {
+        match self {
+            StoreError::Unique { detail, .. }
+            | StoreError::TooBig(detail)
+            | StoreError::Constraint(detail)
+            | StoreError::Unavailable(detail)
+            | StoreError::Unexpected(detail) => detail,
+        }
+    }
+
+    /// Sorts what a store said (D1 and the objects' SQLite report SQLite's result codes and
+    /// messages; KV and R2 their own): the one place that reads a store's message. Each adapter
+    /// calls it once, where the platform's error comes in.
+    pub fn from_message(message: impl fmt::Display) -> Self {
+        let detail = message.to_string();
+        let lower = detail.to_ascii_lowercase();
+        if let Some(rest) = lower.split("unique constraint failed:").nth(1) {
+            // "UNIQUE constraint failed: posts.slug" (or "t.a, t.b"): the last column named.
+            let columns = rest.split(':').next().unwrap_or_default();
+            let last = columns.rsplit(',').next().unwrap_or_default().trim();
+            let column = last.rsplit('.').next().unwrap_or(last).to_string();
+            return StoreError::Unique { column, detail };
+        }
+        if lower.contains("toobig") || lower.contains("too big") || lower.contains("too large") {
+            return StoreError::TooBig(detail);
+        }
+        if lower.contains("constraint") {
+            return StoreError::Constraint(detail);
+        }
+        StoreError::Unavailable(detail)
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.detail())
+    }
+}
+
+impl std::error::Error for StoreError {}
+
 /// Everything that can go wrong in the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -281,6 +343,37 @@ mod tests {
         };
         assert!(e.close_reason().len() <= MAX_CLOSE_REASON_BYTES);
         assert_eq!(e.close_code(), 1009);
+    }
+
+    #[test]
+    fn store_messages_are_sorted_once_into_kinds() {
+        let unique = StoreError::from_message(
+            "D1_ERROR: UNIQUE constraint failed: posts.slug: SQLITE_CONSTRAINT",
+        );
+        assert!(
+            matches!(&unique, StoreError::Unique { column, .. } if column == "slug"),
+            "{unique:?}"
+        );
+        let composite =
+            StoreError::from_message("UNIQUE constraint failed: versions.doc_id, versions.version");
+        assert!(
+            matches!(&composite, StoreError::Unique { column, .. } if column == "version"),
+            "{composite:?}"
+        );
+        assert!(matches!(
+            StoreError::from_message("D1_ERROR: string or blob too big: SQLITE_TOOBIG"),
+            StoreError::TooBig(_)
+        ));
+        assert!(matches!(
+            StoreError::from_message("NOT NULL constraint failed: posts.title"),
+            StoreError::Constraint(_)
+        ));
+        let down = StoreError::from_message("Network connection lost.");
+        assert_eq!(
+            down,
+            StoreError::Unavailable("Network connection lost.".into())
+        );
+        assert_eq!(down.to_string(), "Network connection lost.");
     }
 
     #[test]

@@ -207,6 +207,7 @@ impl Storage for MemoryStorage {
 pub mod publishing {
     use std::collections::{BTreeMap, VecDeque};
 
+    use crate::error::StoreError;
     use crate::publish::intent::{Intent, Journal, Local, Stored, World};
     use crate::publish::{Action, Post};
 
@@ -214,9 +215,9 @@ pub mod publishing {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum D1Fault {
         /// Not written; this error is returned.
-        NotWritten(String),
+        NotWritten(StoreError),
         /// Written (committed), and this error is returned anyway.
-        Written(String),
+        Written(StoreError),
     }
 
     /// D1 as the intents see it.
@@ -243,9 +244,9 @@ pub mod publishing {
     }
 
     impl World for FakeD1 {
-        async fn stored(&mut self, doc_id: &str, slug: &str) -> Result<Stored, String> {
+        async fn stored(&mut self, doc_id: &str, slug: &str) -> Result<Stored, StoreError> {
             if self.down {
-                return Err("D1_ERROR: Network connection lost.".into());
+                return Err(StoreError::Unavailable("Network connection lost.".into()));
             }
             let owner = self
                 .posts
@@ -265,7 +266,7 @@ pub mod publishing {
             })
         }
 
-        async fn write_post(&mut self, post: &Post) -> Result<Option<String>, String> {
+        async fn write_post(&mut self, post: &Post) -> Result<Option<String>, StoreError> {
             self.events.push("write".into());
             let fault = self.fault();
             if let Some(D1Fault::NotWritten(e)) = fault {
@@ -277,7 +278,10 @@ pub mod publishing {
                 .find(|(d, (_, s, _))| *d != &post.doc_id && *s == post.content.slug)
             {
                 let _ = other;
-                return Err("UNIQUE constraint failed: posts.slug: SQLITE_CONSTRAINT".into());
+                return Err(StoreError::Unique {
+                    column: "slug".into(),
+                    detail: "UNIQUE constraint failed: posts.slug".into(),
+                });
             }
             let key = (post.doc_id.clone(), post.version);
             let hash = self
@@ -304,7 +308,7 @@ pub mod publishing {
             }
         }
 
-        async fn write_unpublish(&mut self, doc_id: &str) -> Result<(), String> {
+        async fn write_unpublish(&mut self, doc_id: &str) -> Result<(), StoreError> {
             self.events.push("unpublish".into());
             let fault = self.fault();
             if let Some(D1Fault::NotWritten(e)) = fault {
@@ -319,7 +323,7 @@ pub mod publishing {
             }
         }
 
-        async fn arm(&mut self, at: i64) -> Result<(), String> {
+        async fn arm(&mut self, at: i64) -> Result<(), StoreError> {
             self.events.push("arm".into());
             self.alarm = Some(self.alarm.map_or(at, |a| a.min(at)));
             Ok(())
@@ -341,16 +345,16 @@ pub mod publishing {
     }
 
     impl Journal for MemoryJournal {
-        fn local(&self) -> Result<Option<Local>, String> {
+        fn local(&self) -> Result<Option<Local>, StoreError> {
             Ok(self.local.clone())
         }
-        fn intent(&self) -> Result<Option<Intent>, String> {
+        fn intent(&self) -> Result<Option<Intent>, StoreError> {
             Ok(self.intent.clone())
         }
-        fn intent_post(&self) -> Result<Option<Post>, String> {
+        fn intent_post(&self) -> Result<Option<Post>, StoreError> {
             Ok(self.post.clone())
         }
-        fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), String> {
+        fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), StoreError> {
             if let Some(entry) = intent.entry {
                 self.entry_log.push((entry, intent.action, intent.version));
             }
@@ -358,17 +362,17 @@ pub mod publishing {
             self.post = post.cloned();
             Ok(())
         }
-        fn update(&mut self, intent: &Intent) -> Result<(), String> {
+        fn update(&mut self, intent: &Intent) -> Result<(), StoreError> {
             self.intent = Some(intent.clone());
             Ok(())
         }
-        fn complete(&mut self, local: &Local) -> Result<(), String> {
+        fn complete(&mut self, local: &Local) -> Result<(), StoreError> {
             self.local = Some(local.clone());
             self.intent = None;
             self.post = None;
             Ok(())
         }
-        fn discard(&mut self) -> Result<(), String> {
+        fn discard(&mut self) -> Result<(), StoreError> {
             self.intent = None;
             self.post = None;
             Ok(())
@@ -378,15 +382,15 @@ pub mod publishing {
             entry: u64,
             action: Action,
             version: u64,
-        ) -> Result<(), String> {
+        ) -> Result<(), StoreError> {
             self.entry_log.push((entry, action, version));
             Ok(())
         }
-        fn checkpoint(&mut self, step: &str) -> Result<(), String> {
+        fn checkpoint(&mut self, step: &str) -> Result<(), StoreError> {
             self.steps.push(step.to_string());
             if self.crash_at.as_deref() == Some(step) {
                 self.crash_at = None;
-                return Err(format!("crashed at {step}"));
+                return Err(StoreError::Unavailable(format!("crashed at {step}")));
             }
             Ok(())
         }

@@ -3,6 +3,7 @@
 //! commits, and random sequences of both, each followed by recovery the way the object
 //! recovers (the alarm drives the intent, or the author retries the request).
 
+use folio::error::StoreError;
 use folio::publish::intent::{self, Local, Outcome, Step};
 use folio::publish::Action;
 use folio::publish::Rendered;
@@ -178,9 +179,10 @@ fn a_version_that_may_have_reached_d1_is_never_given_to_other_content() {
     let (mut j, mut d1) = (MemoryJournal::default(), FakeD1::default());
     publish(&mut j, &mut d1, "one", 0).unwrap();
     // D1 commits version 2 but reports an error (a lost reply).
-    d1.faults.push_back(D1Fault::Written(
-        "D1_ERROR: Network connection lost.".into(),
-    ));
+    d1.faults
+        .push_back(D1Fault::Written(StoreError::Unavailable(
+            "D1_ERROR: Network connection lost.".into(),
+        )));
     let e = publish(&mut j, &mut d1, "two", 10).unwrap_err();
     assert!(!e.permanent && e.status == 503);
     assert_eq!(j.local.as_ref().unwrap().version, 1, "not confirmed");
@@ -242,17 +244,20 @@ struct Racy {
 }
 
 impl intent::World for Racy {
-    async fn stored(&mut self, doc: &str, slug: &str) -> Result<intent::Stored, String> {
+    async fn stored(&mut self, doc: &str, slug: &str) -> Result<intent::Stored, StoreError> {
         self.checked = true;
         self.before.stored(doc, slug).await
     }
-    async fn write_post(&mut self, post: &folio::publish::Post) -> Result<Option<String>, String> {
+    async fn write_post(
+        &mut self,
+        post: &folio::publish::Post,
+    ) -> Result<Option<String>, StoreError> {
         self.after.write_post(post).await
     }
-    async fn write_unpublish(&mut self, doc: &str) -> Result<(), String> {
+    async fn write_unpublish(&mut self, doc: &str) -> Result<(), StoreError> {
         self.after.write_unpublish(doc).await
     }
-    async fn arm(&mut self, at: i64) -> Result<(), String> {
+    async fn arm(&mut self, at: i64) -> Result<(), StoreError> {
         self.after.arm(at).await
     }
 }
@@ -260,9 +265,9 @@ impl intent::World for Racy {
 #[test]
 fn permanent_failures_are_kept_visible_and_not_retried_transient_ones_back_off() {
     let (mut j, mut d1) = (MemoryJournal::default(), FakeD1::default());
-    d1.faults.push_back(D1Fault::NotWritten(
+    d1.faults.push_back(D1Fault::NotWritten(StoreError::TooBig(
         "D1_ERROR: string or blob too big: SQLITE_TOOBIG".into(),
-    ));
+    )));
     let e = publish(&mut j, &mut d1, "huge", 0).unwrap_err();
     assert_eq!(e.code, "too_large");
     let kept = j.intent.clone().unwrap();
@@ -292,9 +297,10 @@ fn permanent_failures_are_kept_visible_and_not_retried_transient_ones_back_off()
     // Transient: each failure doubles the wait, and the alarm is armed for it.
     let (mut j, mut d1) = (MemoryJournal::default(), FakeD1::default());
     for _ in 0..4 {
-        d1.faults.push_back(D1Fault::NotWritten(
-            "D1_ERROR: Network connection lost.".into(),
-        ));
+        d1.faults
+            .push_back(D1Fault::NotWritten(StoreError::Unavailable(
+                "D1_ERROR: Network connection lost.".into(),
+            )));
     }
     let mut now = 0;
     assert!(publish(&mut j, &mut d1, "one", now).is_err());
@@ -317,9 +323,10 @@ fn permanent_failures_are_kept_visible_and_not_retried_transient_ones_back_off()
 #[test]
 fn a_scheduled_entry_runs_once_and_a_newer_action_replaces_a_pending_one() {
     let (mut j, mut d1) = (MemoryJournal::default(), FakeD1::default());
-    d1.faults.push_back(D1Fault::NotWritten(
-        "D1_ERROR: Network connection lost.".into(),
-    ));
+    d1.faults
+        .push_back(D1Fault::NotWritten(StoreError::Unavailable(
+            "D1_ERROR: Network connection lost.".into(),
+        )));
     let r = block_on(intent::publish(
         &mut j,
         &mut d1,
@@ -393,12 +400,16 @@ fn random_crashes_and_d1_faults_never_lose_or_reuse_a_version() {
         for op in 0..20 {
             now += 1_000;
             match rng.next(4) {
-                0 => d1.faults.push_back(D1Fault::NotWritten(
-                    "D1_ERROR: Network connection lost.".into(),
-                )),
-                1 => d1.faults.push_back(D1Fault::Written(
-                    "D1_ERROR: Network connection lost.".into(),
-                )),
+                0 => d1
+                    .faults
+                    .push_back(D1Fault::NotWritten(StoreError::Unavailable(
+                        "D1_ERROR: Network connection lost.".into(),
+                    ))),
+                1 => d1
+                    .faults
+                    .push_back(D1Fault::Written(StoreError::Unavailable(
+                        "D1_ERROR: Network connection lost.".into(),
+                    ))),
                 _ => {}
             }
             if rng.next(3) == 0 {

@@ -7,6 +7,7 @@
 //! `?token=` (or the bearer header) on sockets, never the cookie, so that a socket token is
 //! always a short-lived one scoped by the editor.
 
+use crate::error::StoreError;
 use std::cell::RefCell;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -311,7 +312,7 @@ pub async fn sign_in(mut req: Request, keys: &Keys, env: &Env) -> Result<Respons
 /// Records that `invite` was used (D1 `used_invitations`, keyed by the token's hash, so it
 /// survives restarts and every isolate sees it): 401 `invitation_used` if it already was.
 async fn use_invitation(env: &Env, invite: &str, claims: &Claims) -> Result<()> {
-    let unavailable = |e: String| {
+    let unavailable = |e: StoreError| {
         EdgeError::unavailable(
             "sign-in is unavailable; try again",
             format!("sign-in: D1: {e}"),

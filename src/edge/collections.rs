@@ -8,6 +8,7 @@
 //! naming them and what it tightens, unless an admin sends `?force=true`. Drafts are not
 //! judged: publishing validates them against the definition in force.
 
+use crate::error::StoreError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -327,7 +328,8 @@ struct Judged {
 /// [`BREAKAGE_PAGE`], at most [`MAX_BREAKAGE_ENTRIES`] entries and [`MAX_BREAKAGE_BODIES`]
 /// bodies; the rest is counted as unchecked.
 async fn judge_published(env: &Env, old: &Collection, new: &Collection) -> Result<Judged> {
-    let unavailable = |e: String| EdgeError::unavailable("the collection store is unavailable", e);
+    let unavailable =
+        |e: StoreError| EdgeError::unavailable("the collection store is unavailable", e);
     let db = d1::db(env).map_err(unavailable)?;
     let mut judged = Judged {
         broken: 0,

@@ -182,3 +182,19 @@ impl From<serde_json::Error> for EdgeError {
         EdgeError::Worker(e.into())
     }
 }
+
+/// The value of a store operation whose failure is tolerated on purpose: `None` then, and the
+/// failure logged with `what` (what goes without it: a cache, a hint, a record shown to
+/// operators). The one way the edge drops an error.
+pub fn tolerated<T, E: std::fmt::Debug>(
+    result: std::result::Result<T, E>,
+    what: &str,
+) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            worker::console_error!("{what} unavailable, going without: {e:?}");
+            None
+        }
+    }
+}

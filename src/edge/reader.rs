@@ -1,6 +1,7 @@
 //! The reader API, served by the stateless worker from KV and D1: it never touches a
 //! document's object. Published content only; CORS open for GET; strong ETags per version.
 
+use crate::error::StoreError;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
@@ -44,7 +45,7 @@ fn not_found(slug: &str) -> EdgeError {
 
 /// The latest published version under `slug`: KV first, D1 on a miss (or when KV points
 /// there: a post too large for KV). A KV tombstone answers "unpublished" without asking D1.
-async fn latest(env: &Env, slug: &str) -> std::result::Result<Option<Post>, String> {
+async fn latest(env: &Env, slug: &str) -> std::result::Result<Option<Post>, StoreError> {
     let store = kv::posts(env)?;
     match kv::read(&store, slug).await {
         Ok(Some(KvPost::Post(post))) => return Ok(Some(*post)),

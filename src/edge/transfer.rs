@@ -12,6 +12,7 @@
 //!   published after it is written (a new version, if it changed); `unpublished` is published
 //!   and taken down, so the entry's status is reproduced (its version numbers start again).
 
+use crate::error::StoreError;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
@@ -228,7 +229,7 @@ impl Import<'_> {
                 "fields": problems,
             }));
         }
-        let down = |e: String| fail("unavailable", format!("D1: {e}"));
+        let down = |e: StoreError| fail("unavailable", format!("D1: {e}"));
         let (id, result) = match d1::document_by_slug(self.db, self.name, slug)
             .await
             .map_err(down)?

@@ -25,6 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::StoreError;
 use crate::limits::{PUBLISH_RETRY_BASE_MS, PUBLISH_RETRY_MAX_MS};
 use crate::publish::{Action, Post, Rendered};
 
@@ -137,33 +138,30 @@ impl From<crate::error::Error> for Problem {
     }
 }
 
-/// Sorts an error from D1 (or KV) into permanent or transient, by the SQLite result codes and
-/// messages D1 reports. Anything unrecognised is transient: retrying costs little, dropping
-/// an author's publish costs much.
-pub fn classify(error: &str) -> Problem {
-    let e = error.to_ascii_lowercase();
-    if e.contains("unique") && e.contains("slug") {
+/// Whether a store's failure is permanent for this publish or worth retrying: by the kind its
+/// adapter sorted it into. Anything not known to be permanent is transient: retrying costs
+/// little, dropping an author's publish costs much.
+pub fn classify(error: &StoreError) -> Problem {
+    match error {
         // Raced another document to the slug between the check and the write.
-        return Problem {
+        StoreError::Unique { column, .. } if column == "slug" => Problem {
             message: "the slug belongs to another document".into(),
             ..Problem::slug_taken("")
-        };
-    }
-    if e.contains("toobig") || e.contains("too big") || e.contains("too large") {
-        return Problem::permanent(
+        },
+        StoreError::TooBig(detail) => Problem::permanent(
             413,
             "too_large",
-            format!("the store refused the post as too large: {error}"),
-        );
-    }
-    if e.contains("constraint") {
-        return Problem::permanent(
+            format!("the store refused the post as too large: {detail}"),
+        ),
+        StoreError::Unique { detail, .. } | StoreError::Constraint(detail) => Problem::permanent(
             409,
             "constraint",
-            format!("the store refused the post: {error}"),
-        );
+            format!("the store refused the post: {detail}"),
+        ),
+        StoreError::Unavailable(detail) | StoreError::Unexpected(detail) => {
+            Problem::transient(format!("the post store is unavailable: {detail}"))
+        }
     }
-    Problem::transient(format!("the post store is unavailable: {error}"))
 }
 
 /// Delay before retry `attempts` (1 = after the first failure): doubling from
@@ -243,34 +241,35 @@ impl Step {
 /// The document's own durable storage of the intent and the confirmed record. Every method
 /// is one local write (atomic in a Durable Object: no await inside).
 pub trait Journal {
-    fn local(&self) -> Result<Option<Local>, String>;
-    fn intent(&self) -> Result<Option<Intent>, String>;
+    fn local(&self) -> Result<Option<Local>, StoreError>;
+    fn intent(&self) -> Result<Option<Intent>, StoreError>;
     /// The exact post of the pending publish intent.
-    fn intent_post(&self) -> Result<Option<Post>, String>;
+    fn intent_post(&self) -> Result<Option<Post>, StoreError>;
     /// Records `intent` (replacing any), with its post; consumes and logs its scheduled entry.
-    fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), String>;
+    fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), StoreError>;
     /// Saves a changed intent (a failed attempt).
-    fn update(&mut self, intent: &Intent) -> Result<(), String>;
+    fn update(&mut self, intent: &Intent) -> Result<(), StoreError>;
     /// Removes the intent and writes the confirmed record, in one write.
-    fn complete(&mut self, local: &Local) -> Result<(), String>;
+    fn complete(&mut self, local: &Local) -> Result<(), StoreError>;
     /// Removes a failed intent.
-    fn discard(&mut self) -> Result<(), String>;
+    fn discard(&mut self) -> Result<(), StoreError>;
     /// Consumes and logs a scheduled entry that needed no intent.
-    fn consume_entry(&mut self, entry: u64, action: Action, version: u64) -> Result<(), String>;
+    fn consume_entry(&mut self, entry: u64, action: Action, version: u64)
+        -> Result<(), StoreError>;
     /// A named step was reached. Tests crash here (an `Err` stops the drive as a crash would).
-    fn checkpoint(&mut self, step: &str) -> Result<(), String>;
+    fn checkpoint(&mut self, step: &str) -> Result<(), StoreError>;
 }
 
 /// What an intent is written to: D1, and the alarm that drives it again after a crash.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound is wanted
 pub trait World {
-    async fn stored(&mut self, doc_id: &str, slug: &str) -> Result<Stored, String>;
+    async fn stored(&mut self, doc_id: &str, slug: &str) -> Result<Stored, StoreError>;
     /// Writes `post` (idempotently); returns the content hash D1 holds under its version.
-    async fn write_post(&mut self, post: &Post) -> Result<Option<String>, String>;
+    async fn write_post(&mut self, post: &Post) -> Result<Option<String>, StoreError>;
     /// Marks the document's post unpublished.
-    async fn write_unpublish(&mut self, doc_id: &str) -> Result<(), String>;
+    async fn write_unpublish(&mut self, doc_id: &str) -> Result<(), StoreError>;
     /// Makes the alarm fire no later than `at`.
-    async fn arm(&mut self, at: i64) -> Result<(), String>;
+    async fn arm(&mut self, at: i64) -> Result<(), StoreError>;
 }
 
 /// How long after recording an intent its recovery alarm fires, if nothing completes it.
@@ -287,7 +286,7 @@ pub enum Outcome {
     Failed(Problem),
 }
 
-fn local_failure(e: String) -> Problem {
+fn local_failure(e: StoreError) -> Problem {
     Problem::transient(format!("the document's storage failed: {e}"))
 }
 
@@ -518,7 +517,7 @@ impl From<Problem> for Stop {
     }
 }
 
-fn crashed(e: String) -> Stop {
+fn crashed(e: StoreError) -> Stop {
     Stop::Crashed(local_failure(e))
 }
 
@@ -534,7 +533,11 @@ async fn attempt(
             let post = journal
                 .intent_post()
                 .map_err(local_failure)?
-                .ok_or_else(|| local_failure("the intent's post is missing".into()))?;
+                .ok_or_else(|| {
+                    local_failure(StoreError::Unexpected(
+                        "the intent's post is missing".into(),
+                    ))
+                })?;
             let stored = world.write_post(&post).await.map_err(|e| classify(&e))?;
             if stored.as_deref() != Some(post.content.content_hash.as_str()) {
                 return Err(Stop::Failed(Problem::permanent(
@@ -600,7 +603,8 @@ mod tests {
 
     #[test]
     fn classifies_d1_errors() {
-        let c = |e: &str| classify(e);
+        // As D1 reports them, sorted by the adapter's one reader of messages.
+        let c = |e: &str| classify(&StoreError::from_message(e));
         assert_eq!(
             c("D1_ERROR: string or blob too big: SQLITE_TOOBIG").code,
             "too_large"
@@ -616,6 +620,11 @@ mod tests {
         let t = c("D1_ERROR: Network connection lost.");
         assert!(!t.permanent);
         assert_eq!(t.status, 503);
+        // A uniqueness on another column is no slug race.
+        assert_eq!(
+            c("UNIQUE constraint failed: versions.doc_id, versions.version").code,
+            "constraint"
+        );
     }
 
     fn local(version: u64, hash: &str) -> Local {

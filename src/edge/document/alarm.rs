@@ -10,9 +10,11 @@ use super::DocumentObject;
 use crate::content::fields;
 use crate::content::schema::POSTS;
 use crate::edge::collections;
+use crate::edge::error::tolerated;
 use crate::edge::http::now_ms;
 use crate::edge::storage::d1::{self, Registry};
 use crate::edge::storage::media as media_store;
+use crate::error::StoreError;
 use crate::limits::{ALARM_FALLBACK_MS, KV_RETRY_MS, SCHEDULE_RETRY_MS};
 use crate::media;
 use crate::publish::intent::{self, Journal, Outcome};
@@ -23,8 +25,8 @@ use crate::time::Millis;
 /// Makes sure the alarm rings by `at`: sets it unless it is already set earlier.
 ///
 /// # Errors
-/// The platform's error, as text.
-pub(super) async fn try_alarm_by(storage: &worker::Storage, at: Millis) -> Result<(), String> {
+/// The platform's error, sorted.
+pub(super) async fn try_alarm_by(storage: &worker::Storage, at: Millis) -> Result<(), StoreError> {
     let later = match storage.get_alarm().await {
         Ok(Some(current)) => current > at,
         _ => true,
@@ -33,7 +35,7 @@ pub(super) async fn try_alarm_by(storage: &worker::Storage, at: Millis) -> Resul
         storage
             .set_alarm((at - now_ms()).max(0))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StoreError::from_message)?;
     }
     Ok(())
 }
@@ -59,7 +61,7 @@ impl DocumentObject {
         // resets the isolate), which a chaos run caught after a restart.
         let known = self.title_field.borrow().clone();
         let root = known.or_else(|| {
-            let field = self.tables().ok()?.stored_title_field()?;
+            let field = tolerated(self.tables(), "the object's tables")?.stored_title_field()?;
             *self.title_field.borrow_mut() = Some(field.clone());
             Some(field)
         });
@@ -74,7 +76,8 @@ impl DocumentObject {
         let now = now_ms();
         self.touch.borrow_mut().touched(now);
         let known = self.collection.borrow().clone();
-        let collection = known.or_else(|| self.tables().ok()?.stored_collection());
+        let collection =
+            known.or_else(|| tolerated(self.tables(), "the object's tables")?.stored_collection());
         let (live, env) = (self.live.clone(), self.env.clone());
         self.state.wait_until(async move {
             if let Err(e) = d1::touch(&db, id.as_str(), (&title, &slug), now, publishing).await {
@@ -194,10 +197,10 @@ impl DocumentObject {
         // The pending intent, when its next attempt is due (after a crash: its recovery).
         let now = now_ms();
         if let Ok(mut journal) = self.journal(now) {
-            let due = journal.intent().ok().flatten();
+            let due = tolerated(journal.intent(), "the pending intent").flatten();
             if let Some(intent) = due.filter(|i| !i.failed && i.next_at <= now) {
                 let mut world = self.world(&db);
-                let confirmed = journal.local().ok().flatten();
+                let confirmed = tolerated(journal.local(), "the confirmed record").flatten();
                 let outcome = intent::drive(&mut journal, &mut world, now).await;
                 // Recovered (after a crash, or a failure): the event the request that started
                 // it could not record.

@@ -23,6 +23,7 @@ mod schedule;
 mod sockets;
 mod writes;
 
+use crate::error::StoreError;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -31,7 +32,7 @@ use worker::{console_error, console_log, durable_object, DurableObject, Env, Req
 use self::live::Live;
 use super::access::Identity;
 use super::collections::{self, Defined};
-use super::error::{respond, EdgeError, Result};
+use super::error::{respond, tolerated, EdgeError, Result};
 use super::storage::d1;
 use super::storage::journal::{SqlJournal, Tables};
 use crate::access::throttle::Penalties;
@@ -122,7 +123,7 @@ impl DocumentObject {
         }
         if let Err(e) = self
             .tables()
-            .map_err(|e| format!("{e:?}"))
+            .map_err(|e| StoreError::Unavailable(format!("{e:?}")))
             .and_then(|t| t.remember_id(id))
         {
             console_error!("remembering the document id: {e}");
@@ -134,7 +135,7 @@ impl DocumentObject {
         if let Some(id) = self.doc_id.borrow().clone() {
             return Some(id);
         }
-        let id = self.tables().ok()?.stored_id()?;
+        let id = tolerated(self.tables(), "the object's tables")?.stored_id()?;
         *self.doc_id.borrow_mut() = Some(id.clone());
         Some(id)
     }
@@ -147,10 +148,12 @@ impl DocumentObject {
     /// 503 if D1 or SQLite fails; 500 if the collection no longer exists.
     async fn collection(&self, id: &DocId) -> Result<Rc<Defined>> {
         let known = self.collection.borrow().clone();
-        let name = match known.or_else(|| self.tables().ok()?.stored_collection()) {
+        let name = match known
+            .or_else(|| tolerated(self.tables(), "the object's tables")?.stored_collection())
+        {
             Some(name) => name,
             None => {
-                let unavailable = |e: String| {
+                let unavailable = |e: StoreError| {
                     EdgeError::unavailable("the document registry is unavailable; try again", e)
                 };
                 let db = d1::db(&self.env).map_err(unavailable)?;
@@ -190,7 +193,7 @@ impl DocumentObject {
 
     /// Whether the registry lists document `id` (it was created, or edited and touched).
     async fn registered(&self, id: &DocId) -> Result<bool> {
-        let unavailable = |e: String| {
+        let unavailable = |e: StoreError| {
             EdgeError::unavailable("the document registry is unavailable; try again", e)
         };
         let db = d1::db(&self.env).map_err(unavailable)?;
@@ -204,14 +207,11 @@ impl DocumentObject {
     /// reports), then queues it in the background; the alarm queues what is left.
     fn emit(&self, kind: &'static str, data: serde_json::Value) {
         let recorded = crate::edge::webhooks::message_id()
-            .map_err(|e| format!("{e:?}"))
+            .map_err(|e| StoreError::Unavailable(format!("{e:?}")))
             .and_then(|id| {
-                self.tables().map_err(|e| format!("{e:?}"))?.outbox_add(
-                    &id,
-                    kind,
-                    &data.to_string(),
-                    now_ms(),
-                )
+                self.tables()
+                    .map_err(|e| StoreError::Unavailable(format!("{e:?}")))?
+                    .outbox_add(&id, kind, &data.to_string(), now_ms())
             });
         if let Err(e) = recorded {
             console_error!("recording webhook event {kind}: {e}");
@@ -228,10 +228,8 @@ impl DocumentObject {
     /// When the alarm must come back for webhook work: a `document.updated` window's end, or
     /// soon if events wait in the outbox.
     fn webhook_work(&self) -> Option<Millis> {
-        let waiting = self
-            .tables()
-            .ok()
-            .and_then(|t| t.outbox().ok())
+        let waiting = tolerated(self.tables(), "the object's tables")
+            .and_then(|t| tolerated(t.outbox(), "the outbox"))
             .is_some_and(|o| !o.is_empty());
         let retry = waiting.then(|| now_ms() + crate::limits::OUTBOX_RETRY_MS);
         [self.updated_event().due, retry]
@@ -274,7 +272,7 @@ impl DocumentObject {
             *self.updated_event.borrow_mut() = Some(debounce);
             if let Err(e) = self
                 .tables()
-                .map_err(|e| format!("{e:?}"))
+                .map_err(|e| StoreError::Unavailable(format!("{e:?}")))
                 .and_then(|t| t.set_updated_event_due(Some(due)))
             {
                 console_error!("recording the document.updated event: {e}");
@@ -296,7 +294,7 @@ impl DocumentObject {
         *self.updated_event.borrow_mut() = Some(debounce);
         if let Err(e) = self
             .tables()
-            .map_err(|e| format!("{e:?}"))
+            .map_err(|e| StoreError::Unavailable(format!("{e:?}")))
             .and_then(|t| t.set_updated_event_due(None))
         {
             console_error!("clearing the document.updated event: {e}");
@@ -318,7 +316,7 @@ impl DocumentObject {
 
     async fn serve(&self, req: Request) -> Result<Response> {
         let path = req.path();
-        let route = Route::parse(req.method().as_ref(), &path);
+        let route = Route::parse(&req.inner().method(), &path);
         if let Some(doc) = route.as_ref().ok().and_then(Route::doc) {
             self.remember_id(doc);
         }
@@ -339,14 +337,14 @@ impl DocumentObject {
             Route::Export { doc } => self.export(&doc),
             Route::Publish { doc } => self.publish(&doc).await,
             Route::Unpublish { doc } => self.unpublish(&doc).await,
-            Route::Restore { doc, version } => self.restore(&doc, version).await,
+            Route::Restore { doc, version } => self.restore(&doc, version.0).await,
             Route::Publishing { doc } => self.publishing(&doc).await,
             Route::PublishingRetry { doc } => self.publishing_retry(&doc).await,
             Route::PublishingCancel { .. } => self.publishing_cancel().await,
             Route::Faults { .. } => self.faults(req).await,
             Route::Schedule { .. } => self.schedule_list(),
             Route::ScheduleAdd { doc } => self.schedule_add(&doc, req).await,
-            Route::ScheduleCancel { entry, .. } => self.schedule_cancel(entry).await,
+            Route::ScheduleCancel { entry, .. } => self.schedule_cancel(entry.0).await,
             _ => Err(not_found()),
         }
     }

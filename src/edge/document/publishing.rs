@@ -6,6 +6,7 @@
 //! The caller of every `*_now` holds the object's publish lock: one publish or unpublish at a
 //! time per document, so version numbers are decided without races.
 
+use crate::error::StoreError;
 use serde_json::json;
 use worker::kv::KvStore;
 use worker::{console_error, D1Database, Request, Response};
@@ -16,7 +17,7 @@ use crate::content::restore::restore_entry;
 use crate::content::schema::Collection;
 use crate::content::schema::POSTS;
 use crate::doc_id::DocId;
-use crate::edge::error::{EdgeError, Result};
+use crate::edge::error::{tolerated, EdgeError, Result};
 use crate::edge::http::{json_body, json_response, now_ms};
 use crate::edge::storage::journal::{Entry, SqlJournal, Tables};
 use crate::edge::storage::media as media_store;
@@ -134,30 +135,36 @@ pub(super) struct D1World<'a> {
     /// The document's collection when it is not `posts` (slugs are unique per collection).
     collection: Option<String>,
     storage: worker::Storage,
-    /// The fault switch: the next write fails with this error, unwritten (tests only).
+    /// The fault switch: the next write fails with this message, unwritten (tests only).
     fail: Option<String>,
 }
 
 impl World for D1World<'_> {
-    async fn stored(&mut self, doc_id: &str, slug: &str) -> std::result::Result<Stored, String> {
+    async fn stored(
+        &mut self,
+        doc_id: &str,
+        slug: &str,
+    ) -> std::result::Result<Stored, StoreError> {
         d1::stored(self.db, doc_id, slug, self.collection.as_deref()).await
     }
 
-    async fn write_post(&mut self, post: &Post) -> std::result::Result<Option<String>, String> {
+    async fn write_post(&mut self, post: &Post) -> std::result::Result<Option<String>, StoreError> {
         if let Some(e) = self.fail.take() {
-            return Err(e);
+            // As D1 would say it, sorted as D1's errors are.
+            return Err(StoreError::from_message(e));
         }
         d1::write_post(self.db, post).await
     }
 
-    async fn write_unpublish(&mut self, doc_id: &str) -> std::result::Result<(), String> {
+    async fn write_unpublish(&mut self, doc_id: &str) -> std::result::Result<(), StoreError> {
         if let Some(e) = self.fail.take() {
-            return Err(e);
+            // As D1 would say it, sorted as D1's errors are.
+            return Err(StoreError::from_message(e));
         }
         d1::write_unpublish(self.db, doc_id).await
     }
 
-    async fn arm(&mut self, at: Millis) -> std::result::Result<(), String> {
+    async fn arm(&mut self, at: Millis) -> std::result::Result<(), StoreError> {
         super::alarm::try_alarm_by(&self.storage, at).await
     }
 }
@@ -176,7 +183,7 @@ impl DocumentObject {
         // Known in memory once `collection()` ran (every publish runs it first).
         let known = self.collection.borrow().clone();
         let collection = known
-            .or_else(|| self.tables().ok()?.stored_collection())
+            .or_else(|| tolerated(self.tables(), "the object's tables")?.stored_collection())
             .filter(|c| c != POSTS);
         D1World {
             db,
@@ -189,9 +196,8 @@ impl DocumentObject {
     /// The slug of the confirmed latest version (empty when none), read before a publish
     /// changes it: a renamed document's old addresses are purged too.
     fn published_slug(&self) -> String {
-        self.tables()
-            .ok()
-            .and_then(|t| t.local().ok().flatten())
+        tolerated(self.tables(), "the object's tables")
+            .and_then(|t| tolerated(t.local(), "the confirmed record").flatten())
             .map(|l| l.slug)
             .unwrap_or_default()
     }
@@ -215,7 +221,7 @@ impl DocumentObject {
         };
         let recorded = self
             .journal_or_problem(now)
-            .map_err(|p| p.message)
+            .map_err(|p| StoreError::Unavailable(p.message))
             .and_then(|mut j| j.record(&failed, None));
         if let Err(e) = recorded {
             console_error!("recording a failed scheduled entry: {e}");
@@ -300,7 +306,7 @@ impl DocumentObject {
         let now = now_ms();
         let mut journal = self.journal_or_problem(now)?;
         let mut world = self.world(&db);
-        let confirmed = journal.local().ok().flatten();
+        let confirmed = tolerated(journal.local(), "the confirmed record").flatten();
         let result =
             intent::publish(&mut journal, &mut world, id.as_str(), rendered, entry, now).await;
         self.announce(id, confirmed.as_ref(), &journal, entry);
@@ -339,7 +345,8 @@ impl DocumentObject {
         };
         // After a restart the collection may not have been read yet: the stored name.
         let known = self.collection.borrow().clone();
-        let collection = known.or_else(|| self.tables().ok()?.stored_collection());
+        let collection =
+            known.or_else(|| tolerated(self.tables(), "the object's tables")?.stored_collection());
         self.emit(kind, event_json(id, collection.as_deref(), &after, entry));
     }
 
@@ -354,7 +361,7 @@ impl DocumentObject {
         let before = self.published_slug();
         let mut journal = self.journal_or_problem(now)?;
         let mut world = self.world(&db);
-        let confirmed = journal.local().ok().flatten();
+        let confirmed = tolerated(journal.local(), "the confirmed record").flatten();
         let result = intent::unpublish(&mut journal, &mut world, id.as_str(), entry, now).await;
         self.announce(id, confirmed.as_ref(), &journal, entry);
         if self.crashed(&journal) {
@@ -413,11 +420,11 @@ impl DocumentObject {
         let intent = journal.intent().map_err(read)?;
         let ran = journal.tables.ran().map_err(read)?;
         let schedule = journal.tables.schedule().unwrap_or_default();
-        let alarm = self.state.storage().get_alarm().await.ok().flatten();
+        let alarm = tolerated(self.state.storage().get_alarm().await, "the alarm").flatten();
         let (db, kv) = self.bindings()?;
         let d1 = d1::d1_view(&db, id.as_str())
             .await
-            .unwrap_or_else(|e| json!({ "error": e }));
+            .unwrap_or_else(|e| json!({ "error": e.to_string() }));
         let kv_slug = local.as_ref().map(|l| l.kv_slug.clone());
         let kv_view = match kv_slug.filter(|s| !s.is_empty()) {
             Some(slug) => kv::kv_view(&kv, &slug).await,
@@ -464,7 +471,7 @@ impl DocumentObject {
                 let now = now_ms();
                 let mut journal = self.journal(now)?;
                 let mut world = self.world(&db);
-                let confirmed = journal.local().ok().flatten();
+                let confirmed = tolerated(journal.local(), "the confirmed record").flatten();
                 let outcome = intent::drive(&mut journal, &mut world, now).await;
                 self.announce(id, confirmed.as_ref(), &journal, intent.entry);
                 self.rearm(&db, &kv, None).await;
@@ -518,7 +525,7 @@ impl DocumentObject {
                 format!("no published version {version}"),
             )
         };
-        let d1_down = |e: String| unavailable("D1 is unavailable", e);
+        let d1_down = |e: StoreError| unavailable("D1 is unavailable", e);
         if defined.collection.name == POSTS {
             let post = d1::version(&db, id.as_str(), version)
                 .await
@@ -602,7 +609,7 @@ impl DocumentObject {
         kv_store: &KvStore,
         now: Millis,
         fresh: Option<&Post>,
-    ) -> std::result::Result<Option<Millis>, String> {
+    ) -> std::result::Result<Option<Millis>, StoreError> {
         let Some(mut written) = tables.local()? else {
             return Ok(None);
         };
@@ -621,14 +628,16 @@ impl DocumentObject {
         // What readers of KV saw until now: purged once KV holds the new record (a reader
         // between the publish and this write may have put the previous version back).
         let mut purge: Vec<String> = Vec::new();
-        let result: std::result::Result<(), String> = async {
+        let result: std::result::Result<(), StoreError> = async {
             match write {
                 KvPlan::Post { version, stale } => {
                     let post = match fresh.filter(|p| p.version == version) {
                         Some(p) => p.clone(),
                         None => d1::version(db, &written.doc_id, version)
                             .await?
-                            .ok_or_else(|| format!("version {version} missing from D1"))?,
+                            .ok_or_else(|| {
+                                StoreError::Unexpected(format!("version {version} missing from D1"))
+                            })?,
                     };
                     kv::write_post(kv_store, &post).await?;
                     if let Some(stale) = stale {

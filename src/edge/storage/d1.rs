@@ -1,7 +1,8 @@
 //! Every D1 statement of Folio, with typed rows: the published versions and posts (written by
 //! a document's object, read by the reader API), the document registry, used invitations.
-//! Errors are D1's, as text: callers answer 503 with a message of their own and log it, and
-//! [`crate::publish::intent::classify`] sorts a publish's into permanent or transient.
+//! Errors are sorted here, once, into a [`StoreError`] ([`sorted`]): callers answer 503 with a
+//! message of their own and log the detail, and [`crate::publish::intent::classify`] decides
+//! from the kind whether a publish's failure is permanent.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -9,6 +10,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::doc_id::DocId;
+use crate::error::StoreError;
 use crate::limits::POST_PART_BYTES;
 use crate::publish::filter::{Operand, Statement};
 use crate::publish::intent::Stored;
@@ -19,8 +21,14 @@ use crate::time::Millis;
 ///
 /// # Errors
 /// The binding is missing, as text.
-pub fn db(env: &Env) -> Result<D1Database, String> {
-    env.d1("DB").map_err(|e| e.to_string())
+pub fn db(env: &Env) -> Result<D1Database, StoreError> {
+    env.d1("DB")
+        .map_err(|e| StoreError::Unavailable(format!("the DB binding: {e}")))
+}
+
+/// D1's error, sorted: the adapter's one reading of what the platform said.
+pub(super) fn sorted(e: worker::Error) -> StoreError {
+    StoreError::from_message(e)
 }
 
 pub(super) fn js(s: &str) -> JsValue {
@@ -36,15 +44,15 @@ pub(super) async fn all<T: DeserializeOwned>(
     db: &D1Database,
     sql: &str,
     binds: &[JsValue],
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<T>, StoreError> {
     db.prepare(sql)
         .bind(binds)
-        .map_err(|e| e.to_string())?
+        .map_err(sorted)?
         .all()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(sorted)?
         .results()
-        .map_err(|e| e.to_string())
+        .map_err(sorted)
 }
 
 /// The first row of `sql` with `binds` (or one column of it, with `column`).
@@ -53,31 +61,31 @@ pub(super) async fn first<T: DeserializeOwned>(
     sql: &str,
     binds: &[JsValue],
     column: Option<&str>,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, StoreError> {
     db.prepare(sql)
         .bind(binds)
-        .map_err(|e| e.to_string())?
+        .map_err(sorted)?
         .first::<T>(column)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(sorted)
 }
 
 /// Runs a statement.
-pub(super) async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), String> {
+pub(super) async fn run(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<(), StoreError> {
     db.prepare(sql)
         .bind(binds)
-        .map_err(|e| e.to_string())?
+        .map_err(sorted)?
         .run()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(sorted)?;
     Ok(())
 }
 
 /// Runs an `INSERT`; `Ok(false)` if the row already exists (a uniqueness constraint).
-async fn insert(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<bool, String> {
+async fn insert(db: &D1Database, sql: &str, binds: &[JsValue]) -> Result<bool, StoreError> {
     match run(db, sql, binds).await {
         Ok(()) => Ok(true),
-        Err(e) if e.contains("UNIQUE") || e.contains("constraint") => Ok(false),
+        Err(StoreError::Unique { .. } | StoreError::Constraint(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -96,8 +104,8 @@ const PARTS_PER_BATCH: usize = 8;
 ///
 /// # Errors
 /// D1's error, as text ([`crate::publish::intent::classify`] sorts it).
-pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, String> {
-    let e = |e: worker::Error| e.to_string();
+pub async fn write_post(db: &D1Database, post: &Post) -> Result<Option<String>, StoreError> {
+    let e = sorted;
     let c = &post.content;
     let parts = body_parts(c, POST_PART_BYTES);
     let doc = js(&post.doc_id);
@@ -295,8 +303,8 @@ fn entry_statements(
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn write_unpublish(db: &D1Database, doc_id: &str) -> Result<(), String> {
-    let e = |e: worker::Error| e.to_string();
+pub async fn write_unpublish(db: &D1Database, doc_id: &str) -> Result<(), StoreError> {
+    let e = sorted;
     let statements = vec![
         db.prepare("UPDATE posts SET status = 'unpublished' WHERE doc_id = ?1")
             .bind(&[js(doc_id)])
@@ -326,7 +334,7 @@ pub async fn stored(
     doc_id: &str,
     slug: &str,
     collection: Option<&str>,
-) -> Result<Stored, String> {
+) -> Result<Stored, StoreError> {
     #[derive(Deserialize)]
     struct Row {
         owner: Option<String>,
@@ -384,7 +392,7 @@ pub struct VersionRow {
 ///
 /// # Errors
 /// D1's error, or a damaged body, as text.
-async fn body_of(db: &D1Database, row: &VersionRow) -> Result<Option<Body>, String> {
+async fn body_of(db: &D1Database, row: &VersionRow) -> Result<Option<Body>, StoreError> {
     let parts = row.parts.unwrap_or(0.0) as usize;
     if parts == 0 {
         return Ok(None);
@@ -405,21 +413,23 @@ async fn body_of(db: &D1Database, row: &VersionRow) -> Result<Option<Body>, Stri
     )
     .await?;
     if rows.len() != parts {
-        return Err(format!(
+        return Err(StoreError::Unexpected(format!(
             "version {} of {} has {} of its {parts} parts",
             row.version,
             row.doc_id,
             rows.len()
-        ));
+        )));
     }
-    join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>()).map(Some)
+    join_parts(&rows.into_iter().map(|p| p.data).collect::<Vec<_>>())
+        .map(Some)
+        .map_err(StoreError::Unexpected)
 }
 
 /// The post of `row`, with its body read from its parts if it has any.
 ///
 /// # Errors
 /// D1's error, or a damaged body, as text.
-pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, String> {
+pub async fn load_post(db: &D1Database, row: VersionRow) -> Result<Post, StoreError> {
     let body = body_of(db, &row).await?;
     let mut post = Post::from(row);
     if let Some(body) = body {
@@ -466,7 +476,7 @@ async fn version_row(
     db: &D1Database,
     doc_id: &str,
     version: u64,
-) -> Result<Option<VersionRow>, String> {
+) -> Result<Option<VersionRow>, StoreError> {
     let query =
         format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.doc_id = ?1 AND v.version = ?2");
     first::<VersionRow>(db, &query, &[js(doc_id), num(version as i64)], None).await
@@ -476,7 +486,11 @@ async fn version_row(
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn version(db: &D1Database, doc_id: &str, version: u64) -> Result<Option<Post>, String> {
+pub async fn version(
+    db: &D1Database,
+    doc_id: &str,
+    version: u64,
+) -> Result<Option<Post>, StoreError> {
     match version_row(db, doc_id, version).await? {
         Some(row) => load_post(db, row).await.map(Some),
         None => Ok(None),
@@ -491,13 +505,13 @@ pub async fn entry_version(
     db: &D1Database,
     doc_id: &str,
     version: u64,
-) -> Result<Option<(String, serde_json::Value)>, String> {
+) -> Result<Option<(String, serde_json::Value)>, StoreError> {
     let Some(row) = version_row(db, doc_id, version).await? else {
         return Ok(None);
     };
-    let body = body_of(db, &row)
-        .await?
-        .ok_or_else(|| format!("version {version} of {doc_id} has no body"))?;
+    let body = body_of(db, &row).await?.ok_or_else(|| {
+        StoreError::Unexpected(format!("version {version} of {doc_id} has no body"))
+    })?;
     Ok(Some((row.slug, body.fields)))
 }
 
@@ -520,7 +534,7 @@ pub async fn touch(
     (title, slug): (&str, &str),
     now: i64,
     publishing: Option<Registry>,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     match publishing {
         None => {
             let sql = "INSERT INTO documents (id, title, slug, created_at, updated_at)
@@ -565,7 +579,7 @@ pub async fn collection_documents(
     db: &D1Database,
     collection: &str,
     limit: u32,
-) -> Result<Vec<ExportRow>, String> {
+) -> Result<Vec<ExportRow>, StoreError> {
     let sql = "SELECT d.id, COALESCE(p.status, e.status) AS status,
                       COALESCE(p.version, e.version) AS version,
                       COALESCE(p.published_at, e.published_at) AS published_at
@@ -584,7 +598,7 @@ pub async fn document_by_slug(
     db: &D1Database,
     collection: &str,
     slug: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StoreError> {
     let sql = "SELECT d.id FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
                  LEFT JOIN entries e ON e.doc_id = d.id
                WHERE d.collection = ?1 AND (d.slug = ?2 OR p.slug = ?2 OR e.slug = ?2)
@@ -596,7 +610,7 @@ pub async fn document_by_slug(
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn set_draft_slug(db: &D1Database, id: &str, slug: &str) -> Result<(), String> {
+pub async fn set_draft_slug(db: &D1Database, id: &str, slug: &str) -> Result<(), StoreError> {
     run(
         db,
         "UPDATE documents SET slug = ?2 WHERE id = ?1",
@@ -609,7 +623,7 @@ pub async fn set_draft_slug(db: &D1Database, id: &str, slug: &str) -> Result<(),
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn d1_view(db: &D1Database, doc_id: &str) -> Result<serde_json::Value, String> {
+pub async fn d1_view(db: &D1Database, doc_id: &str) -> Result<serde_json::Value, StoreError> {
     #[derive(Deserialize)]
     struct Row {
         slug: String,
@@ -644,7 +658,7 @@ pub async fn d1_view(db: &D1Database, doc_id: &str) -> Result<serde_json::Value,
 ///
 /// # Errors
 /// D1's error, or a damaged body, as text.
-pub async fn latest_post(db: &D1Database, slug: &str) -> Result<Option<Post>, String> {
+pub async fn latest_post(db: &D1Database, slug: &str) -> Result<Option<Post>, StoreError> {
     let query = format!(
         "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id AND v.version = p.version
          WHERE p.slug = ?1 AND p.status = 'published'"
@@ -663,7 +677,7 @@ pub async fn post_version(
     db: &D1Database,
     slug: &str,
     version: u64,
-) -> Result<Option<Post>, String> {
+) -> Result<Option<Post>, StoreError> {
     let query = format!(
         "SELECT {VERSION_COLUMNS} FROM posts p JOIN versions v ON v.doc_id = p.doc_id
          WHERE p.slug = ?1 AND p.status = 'published' AND v.version = ?2"
@@ -692,7 +706,7 @@ pub struct ListRow {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn list_posts(db: &D1Database, query: &ListQuery) -> Result<Vec<ListRow>, String> {
+pub async fn list_posts(db: &D1Database, query: &ListQuery) -> Result<Vec<ListRow>, StoreError> {
     let mut sql = String::from(
         "SELECT p.doc_id, p.slug, p.title, p.excerpt, p.tags, p.version, p.published_at, p.first_published_at
          FROM posts p",
@@ -728,7 +742,7 @@ pub struct VersionListRow {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn doc_versions(db: &D1Database, doc: &DocId) -> Result<Vec<VersionListRow>, String> {
+pub async fn doc_versions(db: &D1Database, doc: &DocId) -> Result<Vec<VersionListRow>, StoreError> {
     let query = "SELECT version, slug, title, word_count, published_at FROM versions
                  WHERE doc_id = ?1 ORDER BY version DESC";
     all::<VersionListRow>(db, query, &[js(doc.as_str())]).await
@@ -753,7 +767,10 @@ pub struct EntryRow {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn list_entries(db: &D1Database, statement: &Statement) -> Result<Vec<EntryRow>, String> {
+pub async fn list_entries(
+    db: &D1Database,
+    statement: &Statement,
+) -> Result<Vec<EntryRow>, StoreError> {
     let binds: Vec<JsValue> = statement
         .binds
         .iter()
@@ -773,7 +790,7 @@ pub async fn entry(
     db: &D1Database,
     collection: &str,
     slug: &str,
-) -> Result<Option<(EntryRow, serde_json::Value)>, String> {
+) -> Result<Option<(EntryRow, serde_json::Value)>, StoreError> {
     let sql = "SELECT doc_id, slug, version, title, summary, published_at, first_published_at
                FROM entries WHERE collection = ?1 AND slug = ?2 AND status = 'published'";
     let Some(row) = first::<EntryRow>(db, sql, &[js(collection), js(slug)], None).await? else {
@@ -781,7 +798,12 @@ pub async fn entry(
     };
     let (_, fields) = entry_version(db, &row.doc_id, row.version as u64)
         .await?
-        .ok_or_else(|| format!("version {} of {} is missing", row.version, row.doc_id))?;
+        .ok_or_else(|| {
+            StoreError::Unexpected(format!(
+                "version {} of {} is missing",
+                row.version, row.doc_id
+            ))
+        })?;
     Ok(Some((row, fields)))
 }
 
@@ -804,7 +826,7 @@ pub async fn published_entries(
     collection: &str,
     after: &str,
     limit: u32,
-) -> Result<Vec<PublishedEntry>, String> {
+) -> Result<Vec<PublishedEntry>, StoreError> {
     let sql = "SELECT doc_id, slug, title, summary FROM entries
                WHERE collection = ?1 AND status = 'published' AND doc_id > ?2
                ORDER BY doc_id LIMIT ?3";
@@ -819,7 +841,7 @@ pub async fn published_entries_after(
     db: &D1Database,
     collection: &str,
     after: &str,
-) -> Result<u64, String> {
+) -> Result<u64, StoreError> {
     let sql = "SELECT COUNT(*) AS n FROM entries
                WHERE collection = ?1 AND status = 'published' AND doc_id > ?2";
     let n = first::<f64>(db, sql, &[js(collection), js(after)], Some("n")).await?;
@@ -835,7 +857,7 @@ pub async fn create_document(
     id: &DocId,
     collection: &str,
     now: Millis,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let sql = "INSERT INTO documents (id, title, collection, created_at, updated_at)
                VALUES (?1, '', ?3, ?2, ?2)";
     run(db, sql, &[js(id.as_str()), num(now), js(collection)]).await
@@ -845,7 +867,10 @@ pub async fn create_document(
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn document_collection(db: &D1Database, id: &DocId) -> Result<Option<String>, String> {
+pub async fn document_collection(
+    db: &D1Database,
+    id: &DocId,
+) -> Result<Option<String>, StoreError> {
     let sql = "SELECT collection FROM documents WHERE id = ?1";
     first::<String>(db, sql, &[js(id.as_str())], Some("collection")).await
 }
@@ -863,7 +888,7 @@ pub struct CollectionRow {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn collection(db: &D1Database, name: &str) -> Result<Option<CollectionRow>, String> {
+pub async fn collection(db: &D1Database, name: &str) -> Result<Option<CollectionRow>, StoreError> {
     let sql = "SELECT name, version, definition, created_at FROM collections
                WHERE name = ?1 ORDER BY version DESC LIMIT 1";
     first::<CollectionRow>(db, sql, &[js(name)], None).await
@@ -873,7 +898,7 @@ pub async fn collection(db: &D1Database, name: &str) -> Result<Option<Collection
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn collections(db: &D1Database) -> Result<Vec<CollectionRow>, String> {
+pub async fn collections(db: &D1Database) -> Result<Vec<CollectionRow>, StoreError> {
     let sql = "SELECT c.name, c.version, c.definition, c.created_at FROM collections c
                WHERE c.version = (SELECT MAX(version) FROM collections WHERE name = c.name)
                ORDER BY c.name";
@@ -892,7 +917,7 @@ pub async fn insert_collection(
     label: &str,
     definition: &str,
     now: Millis,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     let sql = "INSERT INTO collections (name, version, label, definition, created_at)
                VALUES (?1, ?2, ?3, ?4, ?5)";
     let binds = [
@@ -929,7 +954,7 @@ pub async fn documents(
     db: &D1Database,
     collection: Option<&str>,
     limit: u32,
-) -> Result<Vec<DocumentRow>, String> {
+) -> Result<Vec<DocumentRow>, StoreError> {
     let sql = "SELECT d.id, d.title, d.collection, d.created_at, d.updated_at, d.next_publish_at,
                       p.slug, p.status, p.version, p.published_at, d.publish_problem
                FROM documents d LEFT JOIN posts p ON p.doc_id = d.id
@@ -948,7 +973,7 @@ pub async fn use_invitation(
     key: &str,
     now: Millis,
     expires: Millis,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     let sql = "INSERT INTO used_invitations (token_hash, used_at, expires_at) VALUES (?1, ?2, ?3)";
     insert(db, sql, &[js(key), num(now), num(expires)]).await
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use worker::{console_error, SqlStorage, SqlStorageValue};
 
 use crate::doc_id::DocId;
+use crate::error::StoreError;
 use crate::publish::intent::{Intent, Journal, Local};
 use crate::publish::{split_utf8, Action, Post};
 use crate::time::Millis;
@@ -80,8 +81,9 @@ CREATE TABLE IF NOT EXISTS folio_updated_event (
 /// SQLite row holds at most 2 MB).
 const POST_PART_BYTES: usize = 1 << 20;
 
-fn e(e: worker::Error) -> String {
-    e.to_string()
+/// The object's SQLite error, sorted (the adapter's one reading of what the platform said).
+fn e(e: worker::Error) -> StoreError {
+    StoreError::from_message(e)
 }
 
 /// One pending schedule entry.
@@ -150,8 +152,8 @@ impl Tables {
     /// Creates the tables if missing. The object calls this once, then clones the result.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn open(sql: SqlStorage) -> Result<Self, String> {
+    /// A SQLite error, sorted.
+    pub fn open(sql: SqlStorage) -> Result<Self, StoreError> {
         sql.exec(SCHEMA, None).map_err(e)?;
         Ok(Tables { sql })
     }
@@ -160,7 +162,7 @@ impl Tables {
         &self,
         query: &str,
         binds: Vec<SqlStorageValue>,
-    ) -> Result<Vec<T>, String> {
+    ) -> Result<Vec<T>, StoreError> {
         self.sql
             .exec(query, binds)
             .map_err(e)?
@@ -168,15 +170,15 @@ impl Tables {
             .map_err(e)
     }
 
-    fn run(&self, query: &str, binds: Vec<SqlStorageValue>) -> Result<usize, String> {
+    fn run(&self, query: &str, binds: Vec<SqlStorageValue>) -> Result<usize, StoreError> {
         Ok(self.sql.exec(query, binds).map_err(e)?.rows_written())
     }
 
     /// The confirmed record.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn local(&self) -> Result<Option<Local>, String> {
+    /// A SQLite error, sorted.
+    pub fn local(&self) -> Result<Option<Local>, StoreError> {
         let rows: Vec<LocalRow> = self.rows(
             "SELECT doc_id, version, content_hash, slug, status, published_at, first_published_at,
                     kv_slug, kv_written_at, kv_pending FROM folio_published WHERE id = 1",
@@ -199,8 +201,8 @@ impl Tables {
     /// Writes the confirmed record.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn write_local(&self, l: &Local) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn write_local(&self, l: &Local) -> Result<(), StoreError> {
         self.run(
             "INSERT OR REPLACE INTO folio_published (id, doc_id, version, content_hash, slug, status,
                published_at, first_published_at, kv_slug, kv_written_at, kv_pending)
@@ -226,7 +228,7 @@ impl Tables {
         .map(|_| ())
     }
 
-    fn entries(&self, filter: &str, binds: Vec<SqlStorageValue>) -> Result<Vec<Entry>, String> {
+    fn entries(&self, filter: &str, binds: Vec<SqlStorageValue>) -> Result<Vec<Entry>, StoreError> {
         let query =
             format!("SELECT id, doc_id, action, at FROM folio_schedule {filter} ORDER BY at, id");
         let rows: Vec<EntryRow> = self.rows(&query, binds)?;
@@ -246,30 +248,30 @@ impl Tables {
     /// Every pending schedule entry, earliest first.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn schedule(&self) -> Result<Vec<Entry>, String> {
+    /// A SQLite error, sorted.
+    pub fn schedule(&self) -> Result<Vec<Entry>, StoreError> {
         self.entries("", vec![])
     }
 
     /// The entries due at `now`, earliest first.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn due(&self, now: Millis) -> Result<Vec<Entry>, String> {
+    /// A SQLite error, sorted.
+    pub fn due(&self, now: Millis) -> Result<Vec<Entry>, StoreError> {
         self.entries("WHERE at <= ?", vec![now.into()])
     }
 
     /// Adds an entry; returns its id.
     ///
     /// # Errors
-    /// A SQLite error, as text.
+    /// A SQLite error, sorted.
     pub fn add_entry(
         &self,
         doc_id: &DocId,
         action: Action,
         at: Millis,
         now: Millis,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, StoreError> {
         self.run(
             "INSERT INTO folio_schedule (doc_id, action, at, created_at) VALUES (?, ?, ?, ?)",
             vec![
@@ -290,8 +292,8 @@ impl Tables {
     /// Removes an entry; whether it existed.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn remove_entry(&self, id: u64) -> Result<bool, String> {
+    /// A SQLite error, sorted.
+    pub fn remove_entry(&self, id: u64) -> Result<bool, StoreError> {
         Ok(self.run(
             "DELETE FROM folio_schedule WHERE id = ?",
             vec![(id as i64).into()],
@@ -301,8 +303,8 @@ impl Tables {
     /// The scheduled entries that ran, newest first (at most 100).
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn ran(&self) -> Result<Vec<Ran>, String> {
+    /// A SQLite error, sorted.
+    pub fn ran(&self) -> Result<Vec<Ran>, StoreError> {
         self.rows(
             "SELECT entry, action, version, ran_at, runs FROM folio_schedule_log
              ORDER BY ran_at DESC, entry DESC LIMIT 100",
@@ -314,8 +316,14 @@ impl Tables {
     /// it reports when called in the same turn.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn outbox_add(&self, id: &str, kind: &str, data: &str, now: Millis) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn outbox_add(
+        &self,
+        id: &str,
+        kind: &str,
+        data: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         self.run(
             "INSERT INTO folio_outbox (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
             vec![id.into(), kind.into(), data.into(), now.into()],
@@ -326,8 +334,8 @@ impl Tables {
     /// The events not yet queued, oldest first.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn outbox(&self) -> Result<Vec<Outgoing>, String> {
+    /// A SQLite error, sorted.
+    pub fn outbox(&self) -> Result<Vec<Outgoing>, StoreError> {
         self.rows(
             "SELECT seq, id, kind, data, created_at FROM folio_outbox ORDER BY seq LIMIT 100",
             vec![],
@@ -337,15 +345,15 @@ impl Tables {
     /// Forgets an event once it is queued.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn outbox_done(&self, seq: i64) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn outbox_done(&self, seq: i64) -> Result<(), StoreError> {
         self.run("DELETE FROM folio_outbox WHERE seq = ?", vec![seq.into()])
             .map(|_| ())
     }
 
     /// When the pending `document.updated` event is due, if one is
     /// ([`crate::webhook::Debounce`]).
-    pub fn updated_event_due(&self) -> Result<Option<Millis>, String> {
+    pub fn updated_event_due(&self) -> Result<Option<Millis>, StoreError> {
         #[derive(Deserialize)]
         struct Due {
             due: Millis,
@@ -358,8 +366,8 @@ impl Tables {
     /// Records (or with `None` clears) the pending `document.updated` event.
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn set_updated_event_due(&self, due: Option<Millis>) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn set_updated_event_due(&self, due: Option<Millis>) -> Result<(), StoreError> {
         match due {
             Some(at) => self.run(
                 "INSERT INTO folio_updated_event (id, due) VALUES (1, ?)
@@ -375,8 +383,8 @@ impl Tables {
     /// hibernation, socket events carry no URL).
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn remember_id(&self, id: &DocId) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn remember_id(&self, id: &DocId) -> Result<(), StoreError> {
         self.run(
             "INSERT OR IGNORE INTO folio_identity (id, doc_id) VALUES (1, ?)",
             vec![id.as_str().into()],
@@ -399,8 +407,8 @@ impl Tables {
     /// the registry).
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn remember_collection(&self, name: &str) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn remember_collection(&self, name: &str) -> Result<(), StoreError> {
         self.run(
             "INSERT OR IGNORE INTO folio_collection (id, name) VALUES (1, ?)",
             vec![name.into()],
@@ -423,8 +431,8 @@ impl Tables {
     /// field), for the registry row written on edits (see `touch_registry`).
     ///
     /// # Errors
-    /// A SQLite error, as text.
-    pub fn remember_title_field(&self, field: &str) -> Result<(), String> {
+    /// A SQLite error, sorted.
+    pub fn remember_title_field(&self, field: &str) -> Result<(), StoreError> {
         self.run(
             "INSERT INTO folio_title_field (id, field) VALUES (1, ?)
              ON CONFLICT (id) DO UPDATE SET field = excluded.field",
@@ -450,7 +458,7 @@ impl Tables {
         action: Action,
         version: u64,
         now: Millis,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         self.remove_entry(entry)?;
         self.run(
             // `runs` counts: an entry that ran twice would show it (the chaos test checks).
@@ -466,7 +474,7 @@ impl Tables {
         .map(|_| ())
     }
 
-    fn clear_intent(&self) -> Result<(), String> {
+    fn clear_intent(&self) -> Result<(), StoreError> {
         self.run("DELETE FROM folio_intent", vec![])?;
         self.run("DELETE FROM folio_intent_post", vec![])
             .map(|_| ())
@@ -485,11 +493,11 @@ pub struct SqlJournal {
 }
 
 impl Journal for SqlJournal {
-    fn local(&self) -> Result<Option<Local>, String> {
+    fn local(&self) -> Result<Option<Local>, StoreError> {
         self.tables.local()
     }
 
-    fn intent(&self) -> Result<Option<Intent>, String> {
+    fn intent(&self) -> Result<Option<Intent>, StoreError> {
         let rows: Vec<Text> = self.tables.rows(
             "SELECT intent AS data FROM folio_intent WHERE id = 1",
             vec![],
@@ -499,10 +507,10 @@ impl Journal for SqlJournal {
         };
         serde_json::from_str(&row.data)
             .map(Some)
-            .map_err(|err| format!("the stored intent is damaged: {err}"))
+            .map_err(|err| StoreError::Unexpected(format!("the stored intent is damaged: {err}")))
     }
 
-    fn intent_post(&self) -> Result<Option<Post>, String> {
+    fn intent_post(&self) -> Result<Option<Post>, StoreError> {
         let rows: Vec<Text> = self
             .tables
             .rows("SELECT data FROM folio_intent_post ORDER BY part", vec![])?;
@@ -510,16 +518,17 @@ impl Journal for SqlJournal {
         if json.is_empty() {
             return Ok(None);
         }
-        serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|err| format!("the stored intent's post is damaged: {err}"))
+        serde_json::from_str(&json).map(Some).map_err(|err| {
+            StoreError::Unexpected(format!("the stored intent's post is damaged: {err}"))
+        })
     }
 
-    fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), String> {
+    fn record(&mut self, intent: &Intent, post: Option<&Post>) -> Result<(), StoreError> {
         self.tables.clear_intent()?;
         self.update(intent)?;
         if let Some(post) = post {
-            let json = serde_json::to_string(post).map_err(|err| err.to_string())?;
+            let json = serde_json::to_string(post)
+                .map_err(|err| StoreError::Unexpected(err.to_string()))?;
             for (part, piece) in split_utf8(&json, POST_PART_BYTES).enumerate() {
                 self.tables.run(
                     "INSERT INTO folio_intent_post (part, data) VALUES (?, ?)",
@@ -534,8 +543,9 @@ impl Journal for SqlJournal {
         Ok(())
     }
 
-    fn update(&mut self, intent: &Intent) -> Result<(), String> {
-        let json = serde_json::to_string(intent).map_err(|err| err.to_string())?;
+    fn update(&mut self, intent: &Intent) -> Result<(), StoreError> {
+        let json =
+            serde_json::to_string(intent).map_err(|err| StoreError::Unexpected(err.to_string()))?;
         self.tables
             .run(
                 "INSERT OR REPLACE INTO folio_intent (id, intent) VALUES (1, ?)",
@@ -544,25 +554,32 @@ impl Journal for SqlJournal {
             .map(|_| ())
     }
 
-    fn complete(&mut self, local: &Local) -> Result<(), String> {
+    fn complete(&mut self, local: &Local) -> Result<(), StoreError> {
         self.tables.write_local(local)?;
         self.tables.clear_intent()
     }
 
-    fn discard(&mut self) -> Result<(), String> {
+    fn discard(&mut self) -> Result<(), StoreError> {
         self.tables.clear_intent()
     }
 
-    fn consume_entry(&mut self, entry: u64, action: Action, version: u64) -> Result<(), String> {
+    fn consume_entry(
+        &mut self,
+        entry: u64,
+        action: Action,
+        version: u64,
+    ) -> Result<(), StoreError> {
         self.tables.log_entry(entry, action, version, self.now)
     }
 
-    fn checkpoint(&mut self, step: &str) -> Result<(), String> {
+    fn checkpoint(&mut self, step: &str) -> Result<(), StoreError> {
         if self.crash_at.as_deref() != Some(step) {
             return Ok(());
         }
         self.crash_at = None;
         console_error!("fault switch: crashing the document at {step}");
-        Err(format!("crashed at {step} (fault switch)"))
+        Err(StoreError::Unavailable(format!(
+            "crashed at {step} (fault switch)"
+        )))
     }
 }

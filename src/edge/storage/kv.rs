@@ -1,6 +1,7 @@
 //! KV: the latest version of each published post under `post:{slug}` ([`KvPost`]), read by
 //! the reader without D1, written by the document's object (see [`crate::publish::plan::kv`]).
 
+use crate::error::StoreError;
 use worker::kv::KvStore;
 use worker::Env;
 
@@ -11,8 +12,8 @@ use crate::publish::{KvPost, Post};
 ///
 /// # Errors
 /// The binding is missing, as text.
-pub fn posts(env: &Env) -> Result<KvStore, String> {
-    env.kv("POSTS").map_err(|e| e.to_string())
+pub fn posts(env: &Env) -> Result<KvStore, StoreError> {
+    env.kv("POSTS").map_err(StoreError::from_message)
 }
 
 /// The KV key of the latest post under `slug`.
@@ -24,27 +25,31 @@ pub fn kv_key(slug: &str) -> String {
 ///
 /// # Errors
 /// KV's error, as text.
-pub async fn read(kv: &KvStore, slug: &str) -> Result<Option<KvPost>, String> {
+pub async fn read(kv: &KvStore, slug: &str) -> Result<Option<KvPost>, StoreError> {
     match kv.get(&kv_key(slug)).text().await {
-        Ok(Some(text)) => Ok(Some(KvPost::parse(&text).ok_or("an unreadable value")?)),
+        Ok(Some(text)) => {
+            Ok(Some(KvPost::parse(&text).ok_or_else(|| {
+                StoreError::Unexpected("an unreadable value".into())
+            })?))
+        }
         Ok(None) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(StoreError::from_message(e)),
     }
 }
 
-async fn put(kv: &KvStore, slug: &str, value: String) -> Result<(), String> {
+async fn put(kv: &KvStore, slug: &str, value: String) -> Result<(), StoreError> {
     kv.put(&kv_key(slug), value)
-        .map_err(|e| e.to_string())?
+        .map_err(StoreError::from_message)?
         .execute()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from_message)
 }
 
 /// Writes `post` under its slug (or a pointer to D1 if it is too large for KV).
 ///
 /// # Errors
 /// KV's error, as text.
-pub async fn write_post(kv: &KvStore, post: &Post) -> Result<(), String> {
+pub async fn write_post(kv: &KvStore, post: &Post) -> Result<(), StoreError> {
     let body = KvPost::of(post, MAX_KV_POST_BYTES).to_json();
     put(kv, &post.content.slug, body).await
 }
@@ -60,7 +65,7 @@ pub async fn write_tombstone(
     slug: &str,
     doc_id: &str,
     version: u64,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let gone = KvPost::Gone {
         doc_id: doc_id.to_string(),
         version,
@@ -72,8 +77,10 @@ pub async fn write_tombstone(
 ///
 /// # Errors
 /// KV's error, as text.
-pub async fn delete(kv: &KvStore, slug: &str) -> Result<(), String> {
-    kv.delete(&kv_key(slug)).await.map_err(|e| e.to_string())
+pub async fn delete(kv: &KvStore, slug: &str) -> Result<(), StoreError> {
+    kv.delete(&kv_key(slug))
+        .await
+        .map_err(StoreError::from_message)
 }
 
 /// What KV holds under `slug`: the post's version and hash, a pointer, or a tombstone.

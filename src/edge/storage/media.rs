@@ -5,6 +5,7 @@
 //! Order of writes: R2 before D1, so that a row always has its object (an object without a
 //! row, left by a failed D1 write, is written again by the next upload of the same bytes).
 
+use crate::error::StoreError;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{Bucket, D1Database, Env};
@@ -16,8 +17,8 @@ use crate::media::{Dims, MediaInfo, MediaType};
 ///
 /// # Errors
 /// The binding is missing, as text.
-pub fn bucket(env: &Env) -> Result<Bucket, String> {
-    env.bucket("MEDIA").map_err(|e| e.to_string())
+pub fn bucket(env: &Env) -> Result<Bucket, StoreError> {
+    env.bucket("MEDIA").map_err(StoreError::from_message)
 }
 
 /// The R2 key of media `id` at `width` (`None`: the original).
@@ -32,7 +33,7 @@ pub fn object_key(id: &str, width: Option<u32>) -> String {
 ///
 /// # Errors
 /// R2's error, as text.
-pub async fn put(bucket: &Bucket, key: &str, bytes: Vec<u8>, mime: &str) -> Result<(), String> {
+pub async fn put(bucket: &Bucket, key: &str, bytes: Vec<u8>, mime: &str) -> Result<(), StoreError> {
     bucket
         .put(key, bytes)
         .http_metadata(worker::HttpMetadata {
@@ -42,15 +43,15 @@ pub async fn put(bucket: &Bucket, key: &str, bytes: Vec<u8>, mime: &str) -> Resu
         .execute()
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from_message)
 }
 
 /// Deletes the original of `id` and every variant made of it.
 ///
 /// # Errors
 /// R2's error, as text.
-pub async fn delete_all(bucket: &Bucket, id: &str) -> Result<(), String> {
-    let e = |e: worker::Error| e.to_string();
+pub async fn delete_all(bucket: &Bucket, id: &str) -> Result<(), StoreError> {
+    let e = StoreError::from_message;
     let listed = bucket
         .list()
         .prefix(format!("{id}/"))
@@ -114,7 +115,7 @@ const COLUMNS: &str = "id, type, bytes, width, height, sha256, filename, alt, cr
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn insert(db: &D1Database, row: &MediaRow, by: &str) -> Result<bool, String> {
+pub async fn insert(db: &D1Database, row: &MediaRow, by: &str) -> Result<bool, StoreError> {
     let sql = "INSERT OR IGNORE INTO media
                  (id, type, bytes, width, height, sha256, filename, alt, created_at, created_by)
                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id";
@@ -143,7 +144,7 @@ pub async fn insert(db: &D1Database, row: &MediaRow, by: &str) -> Result<bool, S
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn get(db: &D1Database, id: &str) -> Result<Option<MediaRow>, String> {
+pub async fn get(db: &D1Database, id: &str) -> Result<Option<MediaRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM media WHERE id = ?1");
     first::<MediaRow>(db, &sql, &[js(id)], None).await
 }
@@ -152,7 +153,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<MediaRow>, String> 
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn known(db: &D1Database, ids: &[String]) -> Result<Vec<MediaRow>, String> {
+pub async fn known(db: &D1Database, ids: &[String]) -> Result<Vec<MediaRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -170,7 +171,7 @@ pub async fn list(
     db: &D1Database,
     limit: u32,
     after: Option<(i64, String)>,
-) -> Result<Vec<MediaRow>, String> {
+) -> Result<Vec<MediaRow>, StoreError> {
     let (at, id) = match &after {
         Some((at, id)) => (num(*at), js(id)),
         None => (JsValue::NULL, JsValue::NULL),
@@ -195,7 +196,7 @@ pub struct RefRow {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn refs(db: &D1Database, id: &str, limit: u32) -> Result<Vec<RefRow>, String> {
+pub async fn refs(db: &D1Database, id: &str, limit: u32) -> Result<Vec<RefRow>, StoreError> {
     let sql = "SELECT r.doc_id, r.kind, d.title FROM media_refs r
                LEFT JOIN documents d ON d.id = r.doc_id
                WHERE r.media_id = ?1 ORDER BY r.doc_id, r.kind LIMIT ?2";
@@ -206,7 +207,7 @@ pub async fn refs(db: &D1Database, id: &str, limit: u32) -> Result<Vec<RefRow>, 
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn delete(db: &D1Database, id: &str) -> Result<(), String> {
+pub async fn delete(db: &D1Database, id: &str) -> Result<(), StoreError> {
     run(db, "DELETE FROM media WHERE id = ?1", &[js(id)]).await
 }
 
@@ -214,8 +215,12 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<(), String> {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn set_draft_refs(db: &D1Database, doc_id: &str, ids: &[String]) -> Result<(), String> {
-    let e = |e: worker::Error| e.to_string();
+pub async fn set_draft_refs(
+    db: &D1Database,
+    doc_id: &str,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    let e = StoreError::from_message;
     let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     let statements = vec![
         db.prepare("DELETE FROM media_refs WHERE doc_id = ?1 AND kind = 'draft'")

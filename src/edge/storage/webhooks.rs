@@ -1,6 +1,7 @@
 //! The webhook registry in D1 (`webhooks`, migration 0010): every statement on it. The
 //! deliveries of each webhook are queued in its own Durable Object (`edge/webhooks/`).
 
+use crate::error::StoreError;
 use serde::Deserialize;
 use worker::D1Database;
 
@@ -39,7 +40,7 @@ const COLUMNS: &str =
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn list(db: &D1Database) -> Result<Vec<WebhookRow>, String> {
+pub async fn list(db: &D1Database) -> Result<Vec<WebhookRow>, StoreError> {
     all(
         db,
         &format!("SELECT {COLUMNS} FROM webhooks ORDER BY created_at, id"),
@@ -52,7 +53,7 @@ pub async fn list(db: &D1Database) -> Result<Vec<WebhookRow>, String> {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn get(db: &D1Database, id: &str) -> Result<Option<WebhookRow>, String> {
+pub async fn get(db: &D1Database, id: &str) -> Result<Option<WebhookRow>, StoreError> {
     first(
         db,
         &format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?"),
@@ -66,7 +67,7 @@ pub async fn get(db: &D1Database, id: &str) -> Result<Option<WebhookRow>, String
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn create(db: &D1Database, row: &WebhookRow) -> Result<(), String> {
+pub async fn create(db: &D1Database, row: &WebhookRow) -> Result<(), StoreError> {
     run(
         db,
         "INSERT INTO webhooks (id, url, events, description, secret, enabled, created_at, updated_at)
@@ -88,7 +89,7 @@ pub async fn create(db: &D1Database, row: &WebhookRow) -> Result<(), String> {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn update(db: &D1Database, row: &WebhookRow) -> Result<(), String> {
+pub async fn update(db: &D1Database, row: &WebhookRow) -> Result<(), StoreError> {
     run(
         db,
         "UPDATE webhooks SET url = ?, events = ?, description = ?, enabled = ?,
@@ -112,7 +113,7 @@ pub async fn update(db: &D1Database, row: &WebhookRow) -> Result<(), String> {
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn disable(db: &D1Database, id: &str, reason: &str, now: i64) -> Result<(), String> {
+pub async fn disable(db: &D1Database, id: &str, reason: &str, now: i64) -> Result<(), StoreError> {
     run(
         db,
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
@@ -125,6 +126,6 @@ pub async fn disable(db: &D1Database, id: &str, reason: &str, now: i64) -> Resul
 ///
 /// # Errors
 /// D1's error, as text.
-pub async fn delete(db: &D1Database, id: &str) -> Result<(), String> {
+pub async fn delete(db: &D1Database, id: &str) -> Result<(), StoreError> {
     run(db, "DELETE FROM webhooks WHERE id = ?", &[js(id)]).await
 }
