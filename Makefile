@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 PORT ?= 8787
 
-.PHONY: help dev test tools build check unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench bench-content bench-readers profile stack deploy clean
+.PHONY: help dev test tools build check api-types unit fuzz fuzz-smoke e2e chaos chaos-smoke browser bench bench-content bench-readers profile stack deploy clean
 FUZZ_SECONDS ?= 60
 
 ## List the targets, one line each.
@@ -39,12 +39,18 @@ build: tools
 	@$(ENV) npm run --silent build:client 2>&1 | grep -v 'Unknown user config' || true
 	@test -f client/dist/index.html && echo "built client/dist (the editor)"
 
-## Format, lint (native and wasm32, warnings are errors), type-check the editor (strict TypeScript).
+## Format, lint (native and wasm32, warnings are errors), type-check the editor (strict TypeScript)
+## against API types that must match the OpenAPI document.
 check: tools
+	@$(ENV) scripts/api-types.sh --check
 	@$(ENV) tsc --noEmit -p client
 	@$(ENV) cargo fmt --check
 	@$(ENV) cargo clippy --all-targets -q -- -D warnings
 	@$(ENV) cargo clippy --target wasm32-unknown-unknown -q -- -D warnings
+
+## Regenerate the editor's API types (client/src/api-schema.ts) from the OpenAPI document.
+api-types: tools
+	@$(ENV) scripts/api-types.sh
 
 ## Unit, integration and corpus tests, natively and on 32-bit i686 (`usize` as in wasm32); the
 ## editor's pure modules in Node.

@@ -146,10 +146,13 @@ fn operation(spec: &Spec, shape: Shape) -> Value {
             "content": { "application/json": { "schema": schema_ref("Error") } },
         }),
     );
-    let parameters: Vec<Value> = Route::parameters(spec.name)
+    let mut parameters: Vec<Value> = Route::parameters(spec.name)
         .into_iter()
         .map(|(name, schema)| json!({ "name": name, "in": "path", "required": true, "schema": schema }))
         .collect();
+    parameters.extend(query(spec.name).into_iter().map(|(name, required, schema)| {
+        json!({ "name": name, "in": "query", "required": required, "schema": schema })
+    }));
     let mut out = json!({
         "summary": spec.summary,
         "operationId": spec.name,
@@ -178,6 +181,42 @@ fn object(properties: Value) -> Value {
     json!({ "type": "object", "properties": properties })
 }
 
+/// An object whose every property is always present (others may be added later).
+fn required(properties: Value) -> Value {
+    let names: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({ "type": "object", "required": names, "properties": properties })
+}
+
+/// The query parameters route `name` reads: (name, required, schema). A collection's list
+/// also takes a filter per field (`field=`, `field[gte]=`), which no fixed list can name.
+fn query(name: &str) -> Vec<(&'static str, bool, Value)> {
+    let text = || json!({ "type": "string" });
+    let limit = || json!({ "type": "integer", "minimum": 1 });
+    match name {
+        "Docs" => vec![("collection", false, text())],
+        "CollectionUpdate" => vec![("force", false, json!({ "type": "boolean" }))],
+        "Posts" => vec![
+            ("tag", false, text()),
+            ("limit", false, limit()),
+            ("cursor", false, text()),
+        ],
+        "Content" => vec![
+            ("sort", false, text()),
+            ("limit", false, limit()),
+            ("cursor", false, text()),
+        ],
+        "MediaList" => vec![("limit", false, limit()), ("cursor", false, text())],
+        "MediaUpload" => vec![("filename", false, text()), ("alt", false, text())],
+        "Media" => vec![("w", false, json!({ "type": "integer", "minimum": 1 }))],
+        "WebhookDeliveries" => vec![("status", false, text()), ("limit", false, limit())],
+        "PreviewPage" => vec![("token", true, text())],
+        _ => vec![],
+    }
+}
+
 /// The body and success answer of route `name` (a row of [`ROUTES`]).
 fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
     let any = json!({ "type": "object" });
@@ -195,13 +234,27 @@ fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
         "description": { "type": "string" }, "enabled": { "type": "boolean" },
     }));
     let (body, ok) = match name {
+        "Session" => (None, (200, schema_ref("Session"))),
         "SignIn" => (
             Some(object(
                 json!({ "key": { "type": "string" }, "invite": { "type": "string" } }),
             )),
-            (200, any),
+            (200, schema_ref("Session")),
         ),
-        "Tokens" => (Some(any.clone()), (201, any)),
+        "Tokens" => (
+            Some(json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "user": { "type": "string" },
+                    "role": { "enum": ["viewer", "writer", "editor", "admin"] },
+                    "doc": { "type": "string", "description": "a document id, or * for all" },
+                    "ttl_seconds": { "type": "integer", "minimum": 1 },
+                    "use": { "enum": ["api", "invite"] },
+                },
+            })),
+            (201, schema_ref("Token")),
+        ),
         "Collections" => (
             None,
             (
@@ -216,7 +269,9 @@ fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
             None,
             (
                 200,
-                object(json!({ "documents": { "type": "array", "items": any } })),
+                required(
+                    json!({ "documents": { "type": "array", "items": schema_ref("DocSummary") } }),
+                ),
             ),
         ),
         "CreateDoc" => (
@@ -240,6 +295,33 @@ fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
             (200, entry.clone()),
         ),
         "Publish" | "Unpublish" | "PublishingRetry" => (None, (200, schema_ref("Published"))),
+        "Publishing" => (
+            None,
+            (
+                200,
+                object(
+                    json!({ "pending": { "oneOf": [schema_ref("Pending"), { "type": "null" }] } }),
+                ),
+            ),
+        ),
+        "Versions" => (
+            None,
+            (
+                200,
+                required(
+                    json!({ "versions": { "type": "array", "items": schema_ref("VersionSummary") } }),
+                ),
+            ),
+        ),
+        "Schedule" => (
+            None,
+            (
+                200,
+                required(
+                    json!({ "entries": { "type": "array", "items": schema_ref("ScheduleEntry") } }),
+                ),
+            ),
+        ),
         "ScheduleAdd" => (
             Some(json!({
                 "type": "object", "required": ["action", "at"],
@@ -248,9 +330,18 @@ fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
                     "at": { "type": "string", "format": "date-time" },
                 },
             })),
-            (201, any),
+            (201, schema_ref("ScheduleEntry")),
         ),
-        "Preview" => (None, (201, any)),
+        "Preview" => (
+            None,
+            (
+                201,
+                required(json!({
+                    "url": { "type": "string" },
+                    "expires_at": { "type": ["string", "null"], "format": "date-time" },
+                })),
+            ),
+        ),
         "Content" => (
             None,
             (
@@ -273,8 +364,18 @@ fn shape(name: &str, entry: &Value, published: &Value) -> Shape {
         "Webhook" => (None, (200, webhook)),
         "WebhookUpdate" => (Some(hook_definition), (200, webhook)),
         "WebhookRetry" => (None, (202, any)),
-        "MediaUpload" => (None, (201, any)),
-        "MediaDelete" => (None, (204, Value::Null)),
+        "MediaUpload" => (None, (201, schema_ref("MediaItem"))),
+        "MediaList" => (
+            None,
+            (
+                200,
+                required(json!({
+                    "media": { "type": "array", "items": schema_ref("MediaItem") },
+                    "next_cursor": { "type": ["string", "null"] },
+                })),
+            ),
+        ),
+        "MediaDelete" | "SignOut" => (None, (204, Value::Null)),
         // Not JSON: a Yjs update, HTML pages, NDJSON streams, media files.
         "DocState" | "PreviewPage" | "Page" | "CollectionExport" | "CollectionImport" | "Media" => {
             (None, (200, Value::Null))
@@ -407,16 +508,92 @@ pub fn document(collections: &[&Collection]) -> Value {
             }),
         ),
         (
-            "Published",
+            "Session",
+            required(json!({
+                "user": { "type": "string" },
+                "role": { "enum": ["viewer", "writer", "editor", "admin"] },
+                "doc": { "type": "string", "description": "the document scope: an id, or * for all" },
+                "expires_at": { "type": ["string", "null"], "format": "date-time" },
+            })),
+        ),
+        (
+            "Token",
+            required(json!({
+                "token": { "type": "string" },
+                "expires_at": { "type": "string", "format": "date-time" },
+            })),
+        ),
+        (
+            "Pending",
+            required(json!({
+                "action": { "enum": ["publish", "unpublish"] },
+                "version": { "type": "integer" },
+                "state": { "enum": ["retrying", "failed"] },
+                "code": { "type": "string" },
+                "message": { "type": "string" },
+                "attempts": { "type": "integer" },
+                "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                "scheduled_entry": { "type": ["integer", "null"] },
+            })),
+        ),
+        (
+            "DocSummary",
             json!({
                 "type": "object",
+                "required": ["id", "title", "status", "slug", "updated_at"],
                 "properties": {
-                    "version": { "type": "integer" }, "slug": { "type": "string" },
-                    "status": { "enum": ["published", "unpublished"] },
-                    "published_at": { "type": "string", "format": "date-time" },
-                    "created": { "type": "boolean" },
+                    "id": schema_ref("DocId"),
+                    "collection": { "type": "string" },
+                    "title": { "type": "string" },
+                    "status": { "enum": ["draft", "published", "scheduled", "failed"] },
+                    "slug": { "type": ["string", "null"] },
+                    "version": { "type": ["integer", "null"] },
+                    "updated_at": { "type": "string", "format": "date-time" },
+                    "published_at": { "type": ["string", "null"], "format": "date-time" },
+                    "next_publish_at": { "type": ["string", "null"], "format": "date-time" },
+                    "publishing": { "oneOf": [schema_ref("Pending"), { "type": "null" }] },
                 },
             }),
+        ),
+        (
+            "ScheduleEntry",
+            required(json!({
+                "id": { "type": "integer" },
+                "action": { "enum": ["publish", "unpublish"] },
+                "at": { "type": "string", "format": "date-time" },
+            })),
+        ),
+        (
+            "VersionSummary",
+            required(json!({
+                "version": { "type": "integer" },
+                "slug": { "type": "string" },
+                "title": { "type": "string" },
+                "word_count": { "type": "integer" },
+                "published_at": { "type": "string", "format": "date-time" },
+            })),
+        ),
+        (
+            "MediaItem",
+            json!({
+                "type": "object",
+                "required": ["id", "url", "type", "bytes", "width", "height", "filename", "alt"],
+                "properties": {
+                    "id": { "type": "string" }, "url": { "type": "string" },
+                    "type": { "type": "string" }, "bytes": { "type": "integer" },
+                    "width": { "type": ["integer", "null"] }, "height": { "type": ["integer", "null"] },
+                    "filename": { "type": "string" }, "alt": { "type": "string" },
+                },
+            }),
+        ),
+        (
+            "Published",
+            required(json!({
+                "version": { "type": "integer" }, "slug": { "type": "string" },
+                "status": { "enum": ["published", "unpublished"] },
+                "published_at": { "type": "string", "format": "date-time" },
+                "created": { "type": "boolean" },
+            })),
         ),
     ] {
         schemas.insert(name.to_string(), schema);

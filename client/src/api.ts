@@ -1,4 +1,10 @@
-// The author API, with its JSON errors turned into readable messages.
+// The author API, typed by the OpenAPI document the server publishes: `api-schema.ts` is
+// generated from it by openapi-typescript (`make api-types`; `make check` fails when the
+// committed file drifts), and `client` is openapi-fetch over those types, so a path, a
+// method, a parameter or an answer the server does not have is a type error here. `ok` turns
+// Folio's JSON errors into readable messages.
+import createClient from 'openapi-fetch';
+import type { components, paths } from './api-schema';
 
 export class ApiError extends Error {
   /** `detail`: the whole `error` object, with any member beyond code and message (`field`, `fields`, `changes`). */
@@ -10,44 +16,51 @@ export class ApiError extends Error {
 /** The shape of every error Folio answers: `{"error": {"code", "message", ...}}`. */
 interface ErrorBody { error?: { code?: unknown; message?: unknown; [more: string]: unknown } }
 
-export async function api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
-  let res: Response;
+/** The typed client of the author API (same origin: the session cookie goes along). */
+export const client = createClient<paths>({ baseUrl: '' });
+
+/** What an openapi-fetch call resolves to. */
+interface Answer<D> { data?: D; error?: unknown; response: Response }
+
+/** The answer of a typed call, or its error as an [`ApiError`]. */
+export async function ok<D>(call: Promise<Answer<D>>): Promise<D> {
+  let answer: Answer<D>;
   try {
-    res = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  } catch {
+    answer = await call;
+  } catch (e) {
+    // Not Folio's JSON (a proxy's error page, a cut connection): say what failed, not the parser.
+    if (e instanceof SyntaxError) throw new ApiError(0, 'bad_response', 'Request failed: the answer was not JSON.');
     throw new ApiError(0, 'offline', 'Folio cannot be reached: check your connection.');
   }
-  const text = await res.text();
-  let body: unknown = {};
-  try {
-    if (text) body = JSON.parse(text);
-  } catch {
-    // Not Folio's JSON (a proxy's error page, a cut connection): say what failed, not the parser.
-    throw new ApiError(res.status, 'bad_response', `Request failed (${res.status}): the answer was not JSON.`);
-  }
-  if (!res.ok) {
-    const e = (body as ErrorBody | null)?.error;
-    throw new ApiError(res.status,
+  const { data, error, response } = answer;
+  if (!response.ok) {
+    const e = (error as ErrorBody | null | undefined)?.error;
+    throw new ApiError(response.status,
       typeof e?.code === 'string' ? e.code : 'error',
-      typeof e?.message === 'string' ? e.message : `Request failed (${res.status})`,
+      typeof e?.message === 'string' ? e.message : `Request failed (${response.status})`,
       e && typeof e === 'object' ? e : {});
   }
-  return body as T;
+  return data as D;
 }
 
-export interface DocSummary {
-  id: string; title: string; status: 'draft' | 'published' | 'scheduled' | 'failed'; slug: string | null;
-  version: number | null; updated_at: string; published_at: string | null; next_publish_at: string | null;
-  publishing: Pending | null;
+/**
+ * The answer of a typed call whose document schema is per collection (a draft: one of each
+ * collection's draft schemas; a definition), read as the editor's own model of it.
+ */
+export function shaped<T>(call: Promise<Answer<unknown>>): Promise<T> {
+  return ok(call) as Promise<T>;
 }
+
+type Schemas = components['schemas'];
+export type DocSummary = Schemas['DocSummary'];
 /** A publish or unpublish on its way (retried automatically) or failed (waits for the author). */
-export interface Pending {
-  action: 'publish' | 'unpublish'; version: number; state: 'retrying' | 'failed'; code: string;
-  message: string; attempts: number; next_attempt_at: string | null; scheduled_entry: number | null;
-}
-export interface Published { version: number; slug: string; status: string; published_at: string; created: boolean }
-export interface Entry { id: number; action: 'publish' | 'unpublish'; at: string }
-export interface Version { version: number; slug: string; title: string; word_count: number; published_at: string }
+export type Pending = Schemas['Pending'];
+export type Published = Schemas['Published'];
+export type Entry = Schemas['ScheduleEntry'];
+export type Version = Schemas['VersionSummary'];
+export type MediaItem = Schemas['MediaItem'];
+export type Session = Schemas['Session'];
+export type Token = Schemas['Token'];
 
 /** The field types of a collection (the README's content-type contract). */
 export type FieldType = 'text' | 'richtext' | 'number' | 'boolean' | 'date' | 'datetime' | 'select' | 'tags' | 'reference' | 'image';

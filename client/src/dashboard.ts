@@ -1,6 +1,6 @@
 // The dashboard: the collections (a new entry in each; an admin defines and changes them) and
 // every document with its title, collection, status and last edit, filtered by collection.
-import { api, type CollectionDef, type DocSummary } from './api';
+import { client, ok, shaped, type CollectionDef } from './api';
 import { h, when } from './dom';
 import { atLeast, type Session } from './session';
 
@@ -13,8 +13,7 @@ export function showDashboard(app: HTMLElement, session: Session): () => void {
 
   const create = async (collection?: string) => {
     try {
-      const body = collection ? JSON.stringify({ collection }) : undefined;
-      const { id } = await api<{ id: string }>('/api/docs', { method: 'POST', ...(body ? { body } : {}) });
+      const { id } = await ok(client.POST('/api/docs', { body: collection ? { collection } : {} }));
       location.hash = `#/doc/${id}`;
     } catch (e) { fail(e); }
   };
@@ -46,9 +45,8 @@ export function showDashboard(app: HTMLElement, session: Session): () => void {
     clearTimeout(timer);
     try {
       const [{ collections: defs }, { documents }] = await Promise.all([
-        api<{ collections: CollectionDef[] }>('/api/collections'),
-        api<{ documents: (DocSummary & { collection?: string })[] }>(
-          `/api/docs${filter.value ? `?collection=${encodeURIComponent(filter.value)}` : ''}`),
+        shaped<{ collections: CollectionDef[] }>(client.GET('/api/collections')),
+        ok(client.GET('/api/docs', { params: { query: filter.value ? { collection: filter.value } : {} } })),
       ]);
       showCollections(defs);
       const labels = new Map(defs.map((c) => [c.name, c.label]));

@@ -5,7 +5,7 @@
 // 400 `invalid_definition` naming the field, which is marked here; a change that would
 // invalidate published entries comes back as 409 `incompatible_change` with what it tightens
 // and the entries it would break (each linked), shown with "Save anyway" (`?force=true`).
-import { api, ApiError, FIELD_TYPES, type CollectionDef, type FieldDef, type FieldType } from './api';
+import { client, shaped, ApiError, FIELD_TYPES, type CollectionDef, type FieldDef, type FieldType } from './api';
 import { h } from './dom';
 
 /** The rules each type has (the README's contract table). */
@@ -142,8 +142,10 @@ export function showSchemaEditor(app: HTMLElement, name: string | null): () => v
     const definition = { label: labelInput.value.trim(), fields: rows.map((r) => r.def) };
     try {
       const saved = name
-        ? await api<CollectionDef>(`/api/collections/${name}${forced ? '?force=true' : ''}`, { method: 'PUT', body: JSON.stringify(definition) })
-        : await api<CollectionDef>('/api/collections', { method: 'POST', body: JSON.stringify({ name: nameInput.value.trim(), ...definition }) });
+        ? await shaped<CollectionDef>(client.PUT('/api/collections/{name}', {
+          params: { path: { name }, query: forced ? { force: true } : {} }, body: definition,
+        }))
+        : await shaped<CollectionDef>(client.POST('/api/collections', { body: { name: nameInput.value.trim(), ...definition } }));
       message.textContent = `Saved ${saved.label} (version ${saved.version}).`;
       location.hash = '#/';
     } catch (e) {
@@ -182,7 +184,7 @@ export function showSchemaEditor(app: HTMLElement, name: string | null): () => v
   let closed = false;
   void (async () => {
     try {
-      const { collections } = await api<{ collections: CollectionDef[] }>('/api/collections');
+      const { collections } = await shaped<{ collections: CollectionDef[] }>(client.GET('/api/collections'));
       others = collections.map((c) => c.name);
       const current = name ? collections.find((c) => c.name === name) : undefined;
       if (closed) return;

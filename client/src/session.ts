@@ -1,11 +1,10 @@
 // Signing in: the admin key or an invitation is exchanged for an HttpOnly session cookie
 // (POST /api/session); the editor then asks for short-lived document tokens for its socket.
-import { api, ApiError } from './api';
+import { client, ok, ApiError, type Session, type Token } from './api';
 import { h } from './dom';
 
 export type Role = 'viewer' | 'writer' | 'editor' | 'admin';
-export interface Session { user: string; role: Role; doc: string; expires_at: string | null }
-export interface Token { token: string; expires_at: string }
+export type { Session, Token };
 
 const RANK: Record<Role, number> = { viewer: 0, writer: 1, editor: 2, admin: 3 };
 /** Whether `session` has at least `role`. */
@@ -14,7 +13,7 @@ export const atLeast = (session: Session, role: Role) => RANK[session.role] >= R
 /** The signed-in session, or null when signed out (or the session expired). */
 export async function currentSession(): Promise<Session | null> {
   try {
-    return await api<Session>('/api/session');
+    return await ok(client.GET('/api/session'));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return null;
     throw e;
@@ -22,12 +21,12 @@ export async function currentSession(): Promise<Session | null> {
 }
 
 export async function signOut() {
-  await api('/api/session', { method: 'DELETE' });
+  await ok(client.DELETE('/api/session'));
 }
 
 /** A socket token for document `doc` (15 minutes, from the session). */
 export function socketToken(doc: string): Promise<Token> {
-  return api<Token>('/api/tokens', { method: 'POST', body: JSON.stringify({ doc }) });
+  return ok(client.POST('/api/tokens', { body: { doc } }));
 }
 
 /** The sign-in form; resolves once a session cookie is set. */
@@ -44,7 +43,7 @@ export function showSignIn(app: HTMLElement): Promise<Session> {
       // Invitations are tokens (v1.…); anything else is taken as the admin key.
       const body = value.startsWith('v1.') ? { invite: value } : { key: value };
       try {
-        resolve(await api<Session>('/api/session', { method: 'POST', body: JSON.stringify(body) }));
+        resolve(await ok(client.POST('/api/session', { body })));
       } catch (e) {
         message.textContent = e instanceof Error ? e.message : String(e);
         secret.select();

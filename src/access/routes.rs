@@ -35,7 +35,8 @@ pub enum Rule {
 pub struct Kind {
     /// The reader API: every answer (errors too) carries CORS, and `OPTIONS` is a preflight.
     pub reader: bool,
-    /// In the OpenAPI document: every route but the socket and the test-only fault switch.
+    /// In the OpenAPI document: every route but the socket, the index page and the test-only
+    /// fault switch.
     pub documented: bool,
 }
 
@@ -176,7 +177,9 @@ use Role::{Admin, Editor, Viewer, Writer};
 use Rule::{All, Anyone, Doc, Library, PreviewToken, SignedIn};
 
 routes! {
-    Index = GET "/", Anyone, API, "What this server is, and every route";
+    // Under wrangler and on Cloudflare the editor's static assets answer `/` first (the
+    // worker sees it only without them): not part of the API document.
+    Index = GET "/", Anyone, HIDDEN, "What this server is, and every route";
     Health = GET "/health", Anyone, API, "Liveness, and the wasm instance id";
     Sync { doc: DocId } = GET "/sync/{doc}", Doc(Viewer), HIDDEN,
         "A y-websocket connection to a document (a WebSocket upgrade, ?token=)";

@@ -12,7 +12,7 @@
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import type { Editor } from '@tiptap/core';
-import { api, ApiError, type CollectionDef, type Draft } from '../api';
+import { client, shaped, ApiError, type CollectionDef, type Draft } from '../api';
 import { h } from '../dom';
 import type { User } from '../identity';
 import { atLeast, type Session } from '../session';
@@ -44,11 +44,11 @@ declare global {
 async function collectionOf(id: string): Promise<CollectionDef> {
   let name = POSTS;
   try {
-    name = (await api<Draft>(`/api/docs/${id}`)).collection;
+    name = (await shaped<Draft>(client.GET('/api/docs/{doc}', { params: { path: { doc: id } } }))).collection;
   } catch (e) {
     if (!(e instanceof ApiError && e.code === 'document_not_found')) throw e;
   }
-  return api<CollectionDef>(`/api/collections/${encodeURIComponent(name)}`);
+  return shaped<CollectionDef>(client.GET('/api/collections/{name}', { params: { path: { name } } }));
 }
 
 /** Shows the editor of document `id` in `app`; returns what closes it. */

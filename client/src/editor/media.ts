@@ -4,13 +4,10 @@
 // socket: an image is inserted into the Y.Doc only once the server has stored it, and Yjs
 // sends that edit whenever the socket is (again) connected. An upload cut by the network is
 // tried again (3 attempts); the server dedups by content, so a repeat costs nothing.
-import { ApiError, api } from '../api';
+import { ApiError, client, ok, type MediaItem } from '../api';
 import { h } from '../dom';
 
-export interface MediaItem {
-  id: string; url: string; type: string; bytes: number; width: number | null; height: number | null;
-  filename: string; alt: string;
-}
+export type { MediaItem };
 
 /** What the server accepts (it sniffs the bytes too; SVG is refused there as here). */
 export const ACCEPTED = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'application/pdf'];
@@ -111,8 +108,7 @@ export function chooseFromLibrary(): Promise<MediaItem | null> {
     const more = h('button', { type: 'button', hidden: true, onclick: () => void load() }, 'More');
     const load = async () => {
       try {
-        const page = await api<{ media: MediaItem[]; next_cursor: string | null }>(
-          `/api/media?limit=30${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const page = await ok(client.GET('/api/media', { params: { query: { limit: 30, ...(cursor ? { cursor } : {}) } } }));
         grid.append(...page.media.map(tile));
         if (!grid.children.length) grid.append(h('p', { class: 'muted' }, 'No media yet: upload the first.'));
         cursor = page.next_cursor;

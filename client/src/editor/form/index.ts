@@ -10,7 +10,7 @@
 import type * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import type { Editor } from '@tiptap/core';
-import { api, type CollectionDef, type DocSummary, type FieldDef } from '../../api';
+import { client, ok, type CollectionDef, type FieldDef } from '../../api';
 import { h } from '../../dom';
 import type { User } from '../../identity';
 import { bindText, bindValue } from '../bindings';
@@ -150,7 +150,7 @@ export function entryForm(
 /** The documents of `collection` as the options of a reference field's select. */
 async function choices(select: HTMLSelectElement, collection: string) {
   try {
-    const { documents } = await api<{ documents: DocSummary[] }>(`/api/docs?collection=${encodeURIComponent(collection)}`);
+    const { documents } = await ok(client.GET('/api/docs', { params: { query: { collection } } }));
     const chosen = select.value;
     const known = new Set(documents.map((d) => d.id));
     const kept = chosen && !known.has(chosen) ? [new Option(chosen, chosen)] : [];

@@ -2,7 +2,7 @@
 // check (`problems` of GET /api/docs/{id}, the same messages as a 422 on publish), asked again
 // once the document has been quiet for a moment after any edit, local or remote.
 import type * as Y from 'yjs';
-import { api, type Draft } from '../../api';
+import { client, shaped, type Draft } from '../../api';
 import { h } from '../../dom';
 
 /** Wait this long after the last edit before asking (typing is not interrupted by requests). */
@@ -47,7 +47,7 @@ export function liveProblems(id: string, ydoc: Y.Doc, fields: Map<string, HTMLEl
     // One request at a time; an edit during it asks once more after.
     if (asking) { again = true; return; }
     first = 0;
-    asking = api<Draft>(`/api/docs/${id}`).then(show, () => { /* a draft not written yet, or offline: keep what is shown */ });
+    asking = shaped<Draft>(client.GET('/api/docs/{doc}', { params: { path: { doc: id } } })).then(show, () => { /* a draft not written yet, or offline: keep what is shown */ });
     await asking;
     asking = null;
     if (again && !stopped) { again = false; void ask(); }

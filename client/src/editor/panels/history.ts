@@ -1,5 +1,5 @@
 // The "History" panel: every published version, each restorable into the draft by an editor.
-import { api, type Version } from '../../api';
+import { client, ok } from '../../api';
 import { h, when } from '../../dom';
 import type { DocContext } from '../context';
 
@@ -13,13 +13,13 @@ export function historyPanel({ id, canPublish, notice }: DocContext): History {
   const versions = h('ul', { class: 'versions', 'aria-label': 'Versions' });
   const restore = async (version: number) => {
     try {
-      await api(`/api/docs/${id}/versions/${version}/restore`, { method: 'POST' });
+      await ok(client.POST('/api/docs/{doc}/versions/{version}/restore', { params: { path: { doc: id, version } } }));
       notice.info(`Restored version ${version} into the draft.`);
     } catch (e) { notice.fail(e); }
   };
   const load = async () => {
     try {
-      const { versions: list } = await api<{ versions: Version[] }>(`/api/docs/${id}/versions`);
+      const { versions: list } = await ok(client.GET('/api/docs/{doc}/versions', { params: { path: { doc: id } } }));
       versions.replaceChildren(...list.map((v) => h('li', {},
         `v${v.version} · ${v.title || 'Untitled'} · ${when(v.published_at)} `,
         !canPublish ? null : h('button', { 'data-version': v.version, onclick: () => restore(v.version) }, 'Restore'))));

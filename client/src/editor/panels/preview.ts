@@ -1,6 +1,6 @@
 // The "Preview" panel: a link to the draft rendered, for someone without an account (it expires
 // in an hour).
-import { api } from '../../api';
+import { client, ok } from '../../api';
 import { h, when } from '../../dom';
 import type { DocContext } from '../context';
 
@@ -8,7 +8,7 @@ export function previewPanel({ id, notice }: DocContext): HTMLElement {
   const link = h('a', { id: 'preview-link', class: 'preview-link', target: '_blank', rel: 'noopener noreferrer' });
   const share = async () => {
     try {
-      const p = await api<{ url: string; expires_at: string }>(`/api/docs/${id}/preview`, { method: 'POST' });
+      const p = await ok(client.POST('/api/docs/{doc}/preview', { params: { path: { doc: id } } }));
       link.href = p.url;
       link.textContent = `Preview (until ${when(p.expires_at)})`;
     } catch (e) { notice.fail(e); }

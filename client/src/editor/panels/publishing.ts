@@ -1,6 +1,6 @@
 // The "Publishing" panel: publish and unpublish now, the published state with its public link,
 // and a publish or unpublish that failed or is being retried — its reason, Retry and Cancel.
-import { api, type Pending, type Published } from '../../api';
+import { client, ok, type Pending, type Published } from '../../api';
 import { h, when } from '../../dom';
 import type { DocContext } from '../context';
 
@@ -28,7 +28,7 @@ export function publishingPanel({ id, notice }: DocContext, onPublished: () => v
 
   const loadPending = async () => {
     try {
-      const { pending: p } = await api<{ pending: Pending | null }>(`/api/docs/${id}/publishing`);
+      const { pending: p } = await ok(client.GET('/api/docs/{doc}/publishing', { params: { path: { doc: id } } }));
       if (!p) return pending.replaceChildren();
       pending.replaceChildren(h('p', {}, describe(p)), h('div', { class: 'row' },
         h('button', { id: 'pending-retry', onclick: retry }, 'Retry now'),
@@ -41,22 +41,22 @@ export function publishingPanel({ id, notice }: DocContext, onPublished: () => v
     void loadPending();
   };
   const retry = act(async () => {
-    show(await api<Published>(`/api/docs/${id}/publishing/retry`, { method: 'POST' }));
+    show(await ok(client.POST('/api/docs/{doc}/publishing/retry', { params: { path: { doc: id } } })));
     notice.info('Done.');
     onPublished();
   });
   const cancel = act(async () => {
-    await api(`/api/docs/${id}/publishing`, { method: 'DELETE' });
+    await ok(client.DELETE('/api/docs/{doc}/publishing', { params: { path: { doc: id } } }));
     notice.info('Cancelled.');
   });
   const publish = act(async () => {
-    const p = await api<Published>(`/api/docs/${id}/publish`, { method: 'POST' });
+    const p = await ok(client.POST('/api/docs/{doc}/publish', { params: { path: { doc: id } } }));
     show(p);
     notice.info(p.created ? `Published version ${p.version}.` : `Nothing changed since version ${p.version}.`);
     onPublished();
   });
   const unpublish = act(async () => {
-    show(await api<Published>(`/api/docs/${id}/unpublish`, { method: 'POST' }));
+    show(await ok(client.POST('/api/docs/{doc}/unpublish', { params: { path: { doc: id } } })));
     notice.info('Unpublished: readers no longer see this post.');
   });
 

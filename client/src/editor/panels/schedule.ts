@@ -1,6 +1,6 @@
 // The "Schedule" panel: publish or unpublish at a set time (run by the document's alarm), and
 // the entries waiting, each cancellable.
-import { api, ApiError, type Entry } from '../../api';
+import { client, ok, ApiError } from '../../api';
 import { h, when } from '../../dom';
 import type { DocContext } from '../context';
 
@@ -17,7 +17,7 @@ export function schedulePanel({ id, notice }: DocContext): Schedule {
 
   const load = async () => {
     try {
-      const { entries: list } = await api<{ entries: Entry[] }>(`/api/docs/${id}/schedule`);
+      const { entries: list } = await ok(client.GET('/api/docs/{doc}/schedule', { params: { path: { doc: id } } }));
       entries.replaceChildren(...list.map((e) => h('li', {},
         `${e.action} at ${when(e.at)} `,
         h('button', { onclick: () => cancel(e.id) }, 'Cancel'))));
@@ -25,7 +25,7 @@ export function schedulePanel({ id, notice }: DocContext): Schedule {
   };
   const cancel = async (entry: number) => {
     try {
-      await api(`/api/docs/${id}/schedule/${entry}`, { method: 'DELETE' });
+      await ok(client.DELETE('/api/docs/{doc}/schedule/{entry}', { params: { path: { doc: id, entry } } }));
       void load();
     } catch (e) { notice.fail(e); }
   };
@@ -33,7 +33,9 @@ export function schedulePanel({ id, notice }: DocContext): Schedule {
     if (!at.value) return notice.fail(new ApiError(400, 'at', 'Pick a date and time first.'));
     try {
       const iso = new Date(at.value).toISOString();
-      await api(`/api/docs/${id}/schedule`, { method: 'POST', body: JSON.stringify({ action: action.value, at: iso }) });
+      await ok(client.POST('/api/docs/{doc}/schedule', {
+        params: { path: { doc: id } }, body: { action: action.value === 'unpublish' ? 'unpublish' : 'publish', at: iso },
+      }));
       notice.info(`Scheduled: ${action.value} at ${when(iso)}.`);
       void load();
     } catch (e) { notice.fail(e); }
