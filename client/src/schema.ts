@@ -171,7 +171,10 @@ export function showSchemaEditor(app: HTMLElement, name: string | null): () => v
   app.append(h('section', { class: 'schema-editor' },
     h('div', { class: 'row top' }, h('a', { href: '#/' }, '← Documents')),
     h('h1', {}, name ? `Edit the ${name} schema` : 'New collection'),
-    h('form', { onsubmit: (ev: Event) => { ev.preventDefault(); void submit(); } },
+    // novalidate: the server checks every rule and names the field (marked above); the
+    // browser's own constraint check would block a submit silently, with only a bubble, for
+    // rules it knows in part (a required name, a pattern) and none of the rest.
+    h('form', { novalidate: true, onsubmit: (ev: Event) => { ev.preventDefault(); void submit(); } },
       h('div', { class: 'schema-grid' },
         h('div', {}, h('label', { for: 'collection-name' }, 'Name (letters, digits, _; fixed once created)'), nameInput),
         h('div', {}, h('label', { for: 'collection-label' }, 'Label'), labelInput)),

@@ -66,7 +66,15 @@ test('an admin defines a collection; two authors fill its form together, see the
       await defineField(ada.page, i + 1, f);
     }
     await ada.page.getByRole('button', { name: 'Create collection' }).click();
-    await ada.page.locator('.schema-editor .message.error', { hasText: 'reserved' }).waitFor({ timeout: 10_000 });
+    await ada.page.locator('.schema-editor .message.error', { hasText: 'reserved' }).waitFor({ timeout: 10_000 }).catch(async (e) => {
+      // Say what the editor showed and what the browser holds invalid, not only the timeout.
+      const state = await ada.page.evaluate(() => ({
+        message: document.querySelector('.schema-editor .message')?.textContent,
+        invalid: [...document.querySelectorAll('.schema-editor :invalid')].map((el) => el.id || el.className),
+        rows: document.querySelectorAll('.schema-field').length,
+      }));
+      throw new Error(`${e.message}\nthe schema editor: ${JSON.stringify(state)}`);
+    });
     assert.equal(await ada.page.locator('.schema-field.invalid').count(), 1);
     assert.equal(await ada.page.locator('.schema-field.invalid .f-name').inputValue(), 'slug');
     await ada.page.locator('.schema-field').nth(6).locator('.f-name').fill('topics');
